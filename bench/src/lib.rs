@@ -1,0 +1,3 @@
+//! Conveyor's benchmark harness (`conveyor-bench`): synthetic werf.yaml monorepos and the
+//! measurements that compare Conveyor against its baselines. Criterion benchmarks live in
+//! `benches/`.

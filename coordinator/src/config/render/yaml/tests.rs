@@ -1,0 +1,1 @@
+//! Unit tests for yaml.rs; expected values are the reference renderer's output.

@@ -6,3 +6,5 @@
 //! `rpc` serves the `conveyor.v1` gRPC services. See `docs/architecture.md`.
 //!
 //! This crate never talks to Docker (no bollard): workers do.
+
+pub mod config;

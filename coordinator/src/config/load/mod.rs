@@ -1,0 +1,235 @@
+//! Rendered werf.yaml text → validated [`Config`].
+//!
+//! Steps: YAML documents with positions (`tree`), empty documents dropped, each document
+//! classified as the meta document (`project`) or an `image`/`artifact` document and read
+//! (`image`), then checks across documents: one meta document with `project` and
+//! `configVersion: 1`, unique names, references to images and artifacts that exist and are of
+//! the right kind, no self reference. Every error names the file and line (`ConfigError`).
+
+mod fields;
+mod image;
+
+use crate::config::error::ConfigError;
+use crate::config::model::{Base, Config, Image, ImageKind, ImportSource};
+use crate::config::tree::{self, NodeKind};
+
+use fields::{Ctx, MapView};
+
+const META_KEYS: &[&str] = &[
+    "project",
+    "configVersion",
+    "deploy",
+    "cleanup",
+    "gitWorktree",
+    "build",
+];
+
+/// Reads the rendered config `text` of the file called `file` into a validated model.
+pub fn load(file: &str, text: &str) -> Result<Config, ConfigError> {
+    let documents = tree::parse(text).map_err(|e| {
+        ConfigError::new(
+            file,
+            e.line,
+            format!("Invalid YAML at column {}: {}", e.col, e.message),
+        )
+    })?;
+    let mut project: Option<(String, usize)> = None;
+    let mut images: Vec<Image> = vec![];
+    for doc in &documents {
+        let Some(root) = &doc.root else { continue };
+        let ctx = Ctx {
+            file,
+            document: doc.index,
+            image: None,
+        };
+        let map = MapView::new(root, "the document", &ctx)?;
+        if map.has("project") {
+            if let Some((_, line)) = &project {
+                return Err(ctx.err(
+                    map.key_line("project"),
+                    format!("A second meta document (`project`); the first is at line {line}"),
+                ));
+            }
+            project = Some((meta(&map, &ctx)?, map.key_line("project")));
+            continue;
+        }
+        let (kind, key) =
+            match (map.has("image"), map.has("artifact")) {
+                (true, false) => (ImageKind::Image, "image"),
+                (false, true) => (ImageKind::Artifact, "artifact"),
+                (true, true) => {
+                    return Err(ctx.err(
+                        map.key_line("artifact"),
+                        "A document is either an `image` or an `artifact`, not both",
+                    ))
+                }
+                (false, false) => return Err(ctx.err(
+                    map.line,
+                    "A document must be the meta document (`project: NAME`), an `image: NAME` or \
+                     an `artifact: NAME`",
+                )),
+            };
+        for name in names(&map, key, &ctx)? {
+            let ctx = Ctx {
+                image: Some((kind.as_str(), name.clone())),
+                ..ctx.clone()
+            };
+            images.push(image::image(&map, kind, name, &ctx)?);
+        }
+    }
+    let Some((project, _)) = project else {
+        return Err(ConfigError::new(
+            file,
+            1,
+            "No meta document: the config must have a document with `project: NAME` and \
+             `configVersion: 1`",
+        ));
+    };
+    let config = Config {
+        file: file.to_string(),
+        project,
+        images,
+    };
+    check_names(&config)?;
+    check_references(&config)?;
+    Ok(config)
+}
+
+/// The meta document: `project` and `configVersion: 1`; other known sections are accepted.
+fn meta(map: &MapView, ctx: &Ctx) -> Result<String, ConfigError> {
+    map.check_keys("the meta document", META_KEYS, &[], ctx)?;
+    let project = map.string("project", ctx)?.unwrap_or_default();
+    if project.trim().is_empty() {
+        return Err(ctx.err(map.key_line("project"), "`project` must not be empty"));
+    }
+    match map.string("configVersion", ctx)? {
+        Some(v) if v == "1" => Ok(project),
+        Some(v) => Err(ctx.err(
+            map.key_line("configVersion"),
+            format!("`configVersion: {v}` is not supported: Conveyor reads `configVersion: 1`"),
+        )),
+        None => Err(ctx.err(map.line, "The meta document needs `configVersion: 1`")),
+    }
+}
+
+/// `image: a`, `image: [a, b]` (one image per name) or `image: ~` (werf's nameless image).
+fn names(map: &MapView, key: &str, ctx: &Ctx) -> Result<Vec<String>, ConfigError> {
+    let Some(node) = map.get(key) else {
+        return Ok(vec![String::new()]);
+    };
+    match &node.kind {
+        NodeKind::Seq(_) => {
+            let names = fields::strings(node, key, ctx)?;
+            if names.is_empty() {
+                return Err(ctx.err(node.line, format!("`{key}` lists no names")));
+            }
+            Ok(names)
+        }
+        _ => Ok(vec![fields::string(node, key, ctx)?]),
+    }
+}
+
+fn err_at(config: &Config, image: &Image, line: usize, message: String) -> ConfigError {
+    ConfigError::new(&config.file, line, message)
+        .in_document(image.pos.document)
+        .in_image(image.kind.as_str(), &image.name)
+}
+
+fn check_names(config: &Config) -> Result<(), ConfigError> {
+    for (i, image) in config.images.iter().enumerate() {
+        if let Some(first) = config.images[..i].iter().find(|o| o.name == image.name) {
+            let message = if image.name.is_empty() {
+                format!(
+                    "A second nameless image (the first is at line {}); name them with `image: NAME`",
+                    first.pos.line
+                )
+            } else {
+                format!(
+                    "The name `{}` is already used by the {} at line {}",
+                    image.name,
+                    first.kind.as_str(),
+                    first.pos.line
+                )
+            };
+            return Err(err_at(config, image, image.pos.line, message));
+        }
+    }
+    Ok(())
+}
+
+/// `fromImage`, `fromImageArtifact` and imports name existing images of the right kind.
+fn check_references(config: &Config) -> Result<(), ConfigError> {
+    for image in &config.images {
+        let mut refs: Vec<(&str, ImageKind, usize, &str)> = vec![];
+        match &image.base {
+            Base::Image { name, line } => refs.push((name, ImageKind::Image, *line, "fromImage")),
+            Base::Artifact { name, line } => {
+                refs.push((name, ImageKind::Artifact, *line, "fromImageArtifact"))
+            }
+            Base::External { .. } | Base::None => {}
+        }
+        for import in &image.imports {
+            match &import.source {
+                ImportSource::Image(n) => refs.push((n, ImageKind::Image, import.line, "image")),
+                ImportSource::Artifact(n) => {
+                    refs.push((n, ImageKind::Artifact, import.line, "artifact"))
+                }
+            }
+        }
+        for (name, want, line, key) in refs {
+            if name == image.name {
+                return Err(err_at(
+                    config,
+                    image,
+                    line,
+                    format!(
+                        "`{key}: {name}` refers to the {} itself",
+                        image.kind.as_str()
+                    ),
+                ));
+            }
+            let Some(target) = config.get(name) else {
+                let known: Vec<&str> = config
+                    .images
+                    .iter()
+                    .filter(|i| i.kind == want)
+                    .map(|i| i.name.as_str())
+                    .collect();
+                let hint = fields::closest(name, &known)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(err_at(
+                    config,
+                    image,
+                    line,
+                    format!(
+                        "`{key}: {name}`: no {} is called `{name}`{hint}",
+                        want.as_str()
+                    ),
+                ));
+            };
+            if target.kind != want {
+                let fix = match (key, target.kind) {
+                    ("fromImage", ImageKind::Artifact) => "; use `fromImageArtifact`",
+                    ("fromImageArtifact", ImageKind::Image) => "; use `fromImage`",
+                    (_, ImageKind::Artifact) => "; use `artifact:` in the import",
+                    (_, ImageKind::Image) => "; use `image:` in the import",
+                };
+                return Err(err_at(
+                    config,
+                    image,
+                    line,
+                    format!(
+                        "`{key}: {name}` names an {}, not an {}{fix}",
+                        target.kind.as_str(),
+                        want.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

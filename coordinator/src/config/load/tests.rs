@@ -1,0 +1,100 @@
+//! Every validation error, checked by snapshot (`insta`): the exact message a user sees.
+
+use super::load;
+use crate::config::model::{Base, ImageKind, ImportStage};
+
+const META: &str = "project: demo\nconfigVersion: 1\n";
+
+fn error(body: &str) -> String {
+    let text = format!("{META}---\n{body}");
+    match load("werf.yaml", &text) {
+        Ok(config) => panic!("expected an error, got {config:#?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_valid_config_reads_into_the_model() {
+    let text = format!(
+        "{META}---\nimage: [app, app2]\nfrom: alpine:3.18\nfromCacheVersion: 2\nshell:\n  install: make\n  setup: [a, b]\n\
+         docker:\n  ENV: {{A: 1}}\n  CMD: [run]\nimport:\n- artifact: tools\n  add: /out\n  after: install\n---\n\n---\n\
+         artifact: tools\nfromImage: base\n---\nimage: base\nfrom: busybox\nfromLatest: yes\n"
+    );
+    let config = load("werf.yaml", &text).unwrap();
+    assert_eq!(config.project, "demo");
+    let names: Vec<&str> = config.images.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["app", "app2", "tools", "base"]);
+    let app = config.get("app").unwrap();
+    assert_eq!(app.pos.document, 2);
+    assert_eq!(app.from_cache_version.as_deref(), Some("2"));
+    assert_eq!(app.shell.install, ["make"]);
+    assert_eq!(app.shell.setup, ["a", "b"]);
+    assert_eq!(app.docker.env.get("A").map(String::as_str), Some("1"));
+    assert_eq!(app.imports[0].to, "/out", "`to` defaults to `add`");
+    assert_eq!(app.imports[0].stage, ImportStage::AfterInstall);
+    let tools = config.get("tools").unwrap();
+    assert_eq!(tools.kind, ImageKind::Artifact);
+    assert_eq!(tools.pos.document, 4, "the empty document 3 still counts");
+    assert!(matches!(&tools.base, Base::Image { name, .. } if name == "base"));
+    assert!(config.get("base").unwrap().from_latest);
+}
+
+#[test]
+fn validation_errors() {
+    let cases: &[(&str, &str)] = &[
+        ("unknown_key", "image: app\nfrom: alpine\nfromm: x\n"),
+        ("unknown_key_no_hint", "image: app\nfrom: alpine\nbogus: x\n"),
+        ("not_yet_supported", "image: app\nfrom: alpine\nplatform: [linux/amd64]\n"),
+        ("no_base", "image: app\nshell:\n  install: x\n"),
+        ("two_bases", "image: app\nfrom: alpine\nfromImage: base\n"),
+        ("unknown_image", "image: app\nfromImage: bsae\n---\nimage: base\nfrom: alpine\n"),
+        ("unknown_artifact", "image: app\nfromImageArtifact: tools\n"),
+        ("self_reference", "image: app\nfromImage: app\n"),
+        ("fromimage_names_artifact", "image: app\nfromImage: a\n---\nartifact: a\nfrom: alpine\n"),
+        ("fromimageartifact_names_image", "image: app\nfromImageArtifact: b\n---\nimage: b\nfrom: alpine\n"),
+        ("duplicate_names", "image: app\nfrom: alpine\n---\nartifact: app\nfrom: alpine\n"),
+        ("import_without_source", "image: app\nfrom: alpine\nimport:\n- add: /x\n  after: install\n"),
+        ("import_without_stage", "image: app\nfrom: alpine\nimport:\n- artifact: a\n  add: /x\n---\nartifact: a\nfrom: alpine\n"),
+        ("import_bad_stage", "image: app\nfrom: alpine\nimport:\n- artifact: a\n  add: /x\n  before: build\n"),
+        ("import_relative_add", "image: app\nfrom: alpine\nimport:\n- artifact: a\n  add: x\n  after: setup\n"),
+        ("import_names_image_as_artifact", "image: app\nfrom: alpine\nimport:\n- artifact: b\n  add: /x\n  after: setup\n---\nimage: b\nfrom: alpine\n"),
+        ("artifact_with_docker", "artifact: a\nfrom: alpine\ndocker:\n  CMD: x\n"),
+        ("shell_not_a_mapping", "image: app\nfrom: alpine\nshell: [a]\n"),
+        ("shell_unknown_stage", "image: app\nfrom: alpine\nshell:\n  instal: [a]\n"),
+        ("docker_unknown", "image: app\nfrom: alpine\ndocker:\n  EXPOSES: [80]\n"),
+        ("from_latest_not_bool", "image: app\nfrom: alpine\nfromLatest: maybe\n"),
+        ("from_latest_without_from", "image: app\nfromImage: b\nfromLatest: true\n---\nimage: b\nfrom: alpine\n"),
+        ("shell_and_ansible", "image: app\nfrom: alpine\nshell: {}\nansible: {}\n"),
+        ("neither_image_nor_meta", "name: app\nfrom: alpine\n"),
+        ("image_and_artifact", "image: a\nartifact: b\nfrom: alpine\n"),
+        ("duplicate_key", "image: app\nfrom: alpine\nfrom: busybox\n"),
+        ("mount_bad_from", "image: app\nfrom: alpine\nmount:\n- from: cache\n  to: /c\n"),
+        ("git_without_to", "image: app\nfrom: alpine\ngit:\n- add: /\n"),
+        ("bad_yaml", "image: app\nfrom: [alpine\nshell: {}\n"),
+    ];
+    for (name, body) in cases {
+        insta::assert_snapshot!(*name, error(body), body);
+    }
+}
+
+#[test]
+fn meta_document_errors() {
+    let cases: &[(&str, &str)] = &[
+        ("no_meta", "image: app\nfrom: alpine\n"),
+        ("config_version_2", "project: p\nconfigVersion: 2\n"),
+        ("no_config_version", "project: p\n"),
+        ("empty_project", "project: ''\nconfigVersion: 1\n"),
+        (
+            "two_meta",
+            "project: p\nconfigVersion: 1\n---\nproject: q\nconfigVersion: 1\n",
+        ),
+        (
+            "meta_unknown_key",
+            "project: p\nconfigVersion: 1\ndeplyo: {}\n",
+        ),
+    ];
+    for (name, text) in cases {
+        let err = load("werf.yaml", text).expect_err(name).to_string();
+        insta::assert_snapshot!(*name, err, text);
+    }
+}

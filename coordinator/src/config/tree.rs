@@ -1,0 +1,272 @@
+//! YAML documents as trees of nodes that remember their line and column.
+//!
+//! The config model reports every error as `werf.yaml:LINE`, so it cannot work on values that
+//! have forgotten where they came from (as serde_yaml's do after deserialization). This module
+//! turns the rendered text into one [`Document`] per YAML document, built from yaml-rust2's
+//! marked events, and leaves the meaning of scalars to the model: werf reads its config with
+//! yaml.v2 into typed Go structs, so whether `1` or `yes` is a string or a number depends on the
+//! field, not on the YAML alone. Nodes keep the scalar's text and whether it was plain.
+//!
+//! Aliases are resolved by copying the anchored node (anchors are rare in werf.yaml; copying
+//! keeps the tree simple and acyclic). Merge keys (`<<`) are not supported and are reported by
+//! the model as unknown keys.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A YAML node and where it starts (1-based line and column).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub line: usize,
+    pub col: usize,
+}
+
+/// What a node holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// A scalar's text; `plain` is false for quoted and block scalars.
+    Scalar {
+        value: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    /// Key-value pairs in document order.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// True for a plain scalar that YAML reads as null (`~`, `null`, or nothing at all).
+    pub fn is_null(&self) -> bool {
+        matches!(&self.kind, NodeKind::Scalar { value, plain: true }
+            if matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// The scalar's text, if this is a scalar.
+    pub fn as_scalar(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// What kind of YAML value this is, for messages (`a string`, `a list`, `a mapping`).
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Scalar { .. } if self.is_null() => "null",
+            NodeKind::Scalar { .. } => "a scalar",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// One YAML document of the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// 1-based position among all documents of the stream, empty ones included.
+    pub index: usize,
+    /// The line the document's content starts on.
+    pub line: usize,
+    /// The content; `None` for an empty document.
+    pub root: Option<Node>,
+}
+
+/// A YAML syntax error at a position.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{line}:{col}: {message}")]
+pub struct SyntaxError {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+/// Parses a multi-document YAML stream into documents.
+pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser.load(&mut builder, true).map_err(|e| SyntaxError {
+        line: e.marker().line(),
+        col: e.marker().col() + 1,
+        message: e.info().to_string(),
+    })?;
+    if let Some(message) = builder.error {
+        return Err(message);
+    }
+    Ok(builder.documents)
+}
+
+/// An open collection while events arrive.
+enum Open {
+    Seq(Node, usize, Vec<Node>),
+    Map(Node, usize, Vec<(Node, Node)>, Option<Node>),
+}
+
+/// Builds documents from marked events.
+#[derive(Default)]
+struct Builder {
+    documents: Vec<Document>,
+    stack: Vec<Open>,
+    current: Option<Document>,
+    anchors: HashMap<usize, Node>,
+    error: Option<SyntaxError>,
+}
+
+impl Builder {
+    /// Places a finished node in the open collection, or as the document's root.
+    fn push(&mut self, node: Node, anchor: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            Some(Open::Seq(_, _, items)) => items.push(node),
+            Some(Open::Map(_, _, pairs, key)) => match key.take() {
+                Some(k) => pairs.push((k, node)),
+                None => *key = Some(node),
+            },
+            None => {
+                if let Some(doc) = self.current.as_mut() {
+                    doc.root = Some(node);
+                }
+            }
+        }
+    }
+}
+
+fn at(mark: &Marker, kind: NodeKind) -> Node {
+    Node {
+        kind,
+        line: mark.line(),
+        col: mark.col() + 1,
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::DocumentStart => {
+                self.current = Some(Document {
+                    index: self.documents.len() + 1,
+                    line: mark.line(),
+                    root: None,
+                });
+            }
+            Event::DocumentEnd => {
+                if let Some(mut doc) = self.current.take() {
+                    if doc.root.as_ref().is_some_and(Node::is_null) {
+                        doc.root = None;
+                    }
+                    if let Some(root) = &doc.root {
+                        doc.line = root.line;
+                    }
+                    self.documents.push(doc);
+                }
+                self.anchors.clear();
+            }
+            Event::Scalar(value, style, anchor, _tag) => {
+                let plain = style == TScalarStyle::Plain;
+                self.push(at(&mark, NodeKind::Scalar { value, plain }), anchor);
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.stack
+                    .push(Open::Seq(at(&mark, NodeKind::Seq(vec![])), anchor, vec![]));
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Open::Map(
+                    at(&mark, NodeKind::Map(vec![])),
+                    anchor,
+                    vec![],
+                    None,
+                ));
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Open::Seq(mut node, anchor, items)) => {
+                    node.kind = NodeKind::Seq(items);
+                    self.push(node, anchor);
+                }
+                Some(Open::Map(mut node, anchor, pairs, _)) => {
+                    node.kind = NodeKind::Map(pairs);
+                    self.push(node, anchor);
+                }
+                None => {}
+            },
+            Event::Alias(id) => match self.anchors.get(&id).cloned() {
+                Some(mut node) => {
+                    node.line = mark.line();
+                    node.col = mark.col() + 1;
+                    self.push(node, 0);
+                }
+                None => {
+                    self.error.get_or_insert(SyntaxError {
+                        line: mark.line(),
+                        col: mark.col() + 1,
+                        message: "alias to an unknown anchor".into(),
+                    });
+                }
+            },
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(node: &Node) -> (&str, usize, usize) {
+        (node.as_scalar().unwrap(), node.line, node.col)
+    }
+
+    #[test]
+    fn documents_keep_their_lines_and_empty_ones_are_marked() {
+        let text = "project: p\nconfigVersion: 1\n---\n---\nimage: app\nfrom: alpine\n";
+        let docs = parse(text).unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!((docs[0].index, docs[0].line), (1, 1));
+        assert!(docs[1].root.is_none(), "the empty document has no content");
+        assert_eq!((docs[2].index, docs[2].line), (3, 5));
+        let NodeKind::Map(pairs) = &docs[2].root.as_ref().unwrap().kind else {
+            panic!("a mapping")
+        };
+        assert_eq!(scalar(&pairs[1].0), ("from", 6, 1));
+        assert_eq!(scalar(&pairs[1].1), ("alpine", 6, 7));
+    }
+
+    #[test]
+    fn scalars_remember_quoting_and_nulls() {
+        let docs = parse("a: '1'\nb: 1\nc:\nd: ~\n").unwrap();
+        let NodeKind::Map(pairs) = &docs[0].root.as_ref().unwrap().kind else {
+            panic!("a mapping")
+        };
+        assert_eq!(
+            pairs[0].1.kind,
+            NodeKind::Scalar {
+                value: "1".into(),
+                plain: false
+            }
+        );
+        assert!(!pairs[1].1.is_null());
+        assert!(pairs[2].1.is_null());
+        assert!(pairs[3].1.is_null());
+    }
+
+    #[test]
+    fn aliases_copy_the_anchored_node() {
+        let docs = parse("a: &x [1, 2]\nb: *x\n").unwrap();
+        let NodeKind::Map(pairs) = &docs[0].root.as_ref().unwrap().kind else {
+            panic!("a mapping")
+        };
+        assert_eq!(pairs[0].1.kind, pairs[1].1.kind);
+        assert_eq!(pairs[1].1.line, 2);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = parse("image: app\nfrom: [a\nshell: x\n").unwrap_err();
+        assert!(err.line >= 2, "{err}");
+        let err = parse("a: b: c\n").unwrap_err();
+        assert_eq!(err.line, 1, "{err}");
+    }
+}

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 missing=()
-for pkg in libclang-dev librocksdb-dev g++ make pkg-config; do
+for pkg in libclang-dev librocksdb-dev libssl-dev g++ make pkg-config; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 command -v cargo >/dev/null || { echo "deps: error: cargo not found: install Rust (rustup) first" >&2; exit 1; }

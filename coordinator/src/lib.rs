@@ -8,3 +8,4 @@
 //! This crate never talks to Docker (no bollard): workers do.
 
 pub mod config;
+pub mod plan;

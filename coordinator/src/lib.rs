@@ -9,3 +9,4 @@
 
 pub mod config;
 pub mod plan;
+pub mod registry;

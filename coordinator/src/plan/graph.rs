@@ -99,7 +99,11 @@ fn cycle_error(config: &Config, edges: &[Vec<Edge>], cycle: &[usize]) -> ConfigE
     let start = (0..cycle.len())
         .min_by_key(|&k| &config.images[cycle[k]].name)
         .unwrap_or(0);
-    let rotated: Vec<usize> = cycle[start..].iter().chain(&cycle[..start]).copied().collect();
+    let rotated: Vec<usize> = cycle[start..]
+        .iter()
+        .chain(&cycle[..start])
+        .copied()
+        .collect();
     let mut text = String::new();
     let mut first_line = 0;
     for (k, &i) in rotated.iter().enumerate() {
@@ -116,7 +120,11 @@ fn cycle_error(config: &Config, edges: &[Vec<Edge>], cycle: &[usize]) -> ConfigE
     }
     text.push_str(&format!("`{}`", config.images[rotated[0]].name));
     let first = &config.images[rotated[0]];
-    ConfigError::new(&config.file, first_line, format!("Dependency cycle: {text}"))
-        .in_document(first.pos.document)
-        .in_image(first.kind.as_str(), &first.name)
+    ConfigError::new(
+        &config.file,
+        first_line,
+        format!("Dependency cycle: {text}"),
+    )
+    .in_document(first.pos.document)
+    .in_image(first.kind.as_str(), &first.name)
 }

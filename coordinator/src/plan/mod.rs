@@ -177,10 +177,17 @@ pub fn plan(config: &Config, digests: &BTreeMap<String, String>) -> Result<Plan,
                 "{} `git` entr{} not planned yet: their stages (gitArchive, gitCache, \
                  gitLatestPatch) are left out of the signatures",
                 image.git.len(),
-                if image.git.len() == 1 { "y is" } else { "ies are" }
+                if image.git.len() == 1 {
+                    "y is"
+                } else {
+                    "ies are"
+                }
             ));
         }
-        let signature = stages.last().map(|s| s.signature.clone()).unwrap_or_default();
+        let signature = stages
+            .last()
+            .map(|s| s.signature.clone())
+            .unwrap_or_default();
         planned.insert(
             image.name.clone(),
             ImagePlan {

@@ -62,7 +62,9 @@ pub fn json(plan: &Plan) -> String {
 /// The stage DAG for Graphviz: a cluster per image, stages chained inside it, and edges from
 /// the stages other images need (base images, import sources).
 pub fn dot(plan: &Plan) -> String {
-    let mut out = String::from("digraph conveyor {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n");
+    let mut out = String::from(
+        "digraph conveyor {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n",
+    );
     for (i, image) in plan.images.iter().enumerate() {
         let _ = writeln!(
             out,

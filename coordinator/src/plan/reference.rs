@@ -23,7 +23,12 @@ mod tests {
     #[test]
     fn short_names_tags_and_hosts_normalize_alike() {
         let want = "docker.io/library/alpine:latest";
-        for r in ["alpine", "alpine:latest", "docker.io/library/alpine:latest", "library/alpine"] {
+        for r in [
+            "alpine",
+            "alpine:latest",
+            "docker.io/library/alpine:latest",
+            "library/alpine",
+        ] {
             assert_eq!(normalize(r).unwrap(), want, "{r}");
         }
         assert_eq!(

@@ -42,19 +42,40 @@ mod tests {
 
     #[test]
     fn signatures_are_lowercase_sha256_hex() {
-        let s = signature("from", &kv(&[("from", "docker.io/library/alpine:latest")]), None);
+        let s = signature(
+            "from",
+            &kv(&[("from", "docker.io/library/alpine:latest")]),
+            None,
+        );
         assert_eq!(s.len(), 64);
-        assert!(s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+        assert!(s
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
     }
 
     #[test]
     fn every_part_counts_and_fields_do_not_run_together() {
         let base = signature("install", &kv(&[("commands", "ab")]), Some("p"));
-        assert_ne!(base, signature("setup", &kv(&[("commands", "ab")]), Some("p")));
-        assert_ne!(base, signature("install", &kv(&[("commands", "ab")]), Some("q")));
+        assert_ne!(
+            base,
+            signature("setup", &kv(&[("commands", "ab")]), Some("p"))
+        );
+        assert_ne!(
+            base,
+            signature("install", &kv(&[("commands", "ab")]), Some("q"))
+        );
         assert_ne!(base, signature("install", &kv(&[("commands", "ab")]), None));
-        assert_ne!(base, signature("install", &kv(&[("command", "sab")]), Some("p")));
-        assert_ne!(base, signature("install", &kv(&[("commands", "a"), ("b", "")]), Some("p")));
-        assert_eq!(base, signature("install", &kv(&[("commands", "ab")]), Some("p")));
+        assert_ne!(
+            base,
+            signature("install", &kv(&[("command", "sab")]), Some("p"))
+        );
+        assert_ne!(
+            base,
+            signature("install", &kv(&[("commands", "a"), ("b", "")]), Some("p"))
+        );
+        assert_eq!(
+            base,
+            signature("install", &kv(&[("commands", "ab")]), Some("p"))
+        );
     }
 }

@@ -156,7 +156,12 @@ fn from_stage(ctx: &Ctx, image: &Image, chain: &mut Chain) -> Result<(), ConfigE
                 "fromImageArtifact"
             };
             let base = ctx.planned.get(name).ok_or_else(|| {
-                err(ctx, image, *line, format!("`{key}: {name}` was not planned"))
+                err(
+                    ctx,
+                    image,
+                    *line,
+                    format!("`{key}: {name}` was not planned"),
+                )
             })?;
             inputs.push(kv(key, base.signature.clone()));
             needs.push(base.signature.clone());
@@ -195,7 +200,12 @@ fn import_stage(
         let (crate::config::model::ImportSource::Image(source)
         | crate::config::model::ImportSource::Artifact(source)) = &import.source;
         let plan = ctx.planned.get(source).ok_or_else(|| {
-            err(ctx, image, import.line, format!("Import source `{source}` was not planned"))
+            err(
+                ctx,
+                image,
+                import.line,
+                format!("Import source `{source}` was not planned"),
+            )
         })?;
         let source_signature = match &import.source_stage {
             None => plan.signature.clone(),

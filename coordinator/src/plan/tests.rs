@@ -20,7 +20,12 @@ fn stage_names(plan: &Plan, image: &str) -> Vec<&'static str> {
 }
 
 fn sig<'p>(plan: &'p Plan, image: &str) -> &'p str {
-    &plan.images.iter().find(|i| i.name == image).unwrap().signature
+    &plan
+        .images
+        .iter()
+        .find(|i| i.name == image)
+        .unwrap()
+        .signature
 }
 
 #[test]
@@ -61,7 +66,10 @@ fn image_names_are_not_inputs_and_references_are_normalized() {
     );
     assert_eq!(sig(&p, "a"), sig(&p, "b"), "same instructions, same stages");
     assert_ne!(sig(&p, "a"), sig(&p, "c"));
-    assert_eq!(p.images[0].from.reference, "docker.io/library/alpine:latest");
+    assert_eq!(
+        p.images[0].from.reference,
+        "docker.io/library/alpine:latest"
+    );
 }
 
 #[test]
@@ -73,7 +81,8 @@ fn from_image_chains_on_the_base_image_and_cache_versions_count() {
     let bumped = planned(&base.replace("from: alpine\n", "from: alpine\nfromCacheVersion: 2\n"));
     assert_ne!(sig(&p, "base"), sig(&bumped, "base"));
     assert_ne!(sig(&p, "app"), sig(&bumped, "app"), "dependents change too");
-    let shell_bumped = planned(&base.replace("  setup: y\n", "  setup: y\n  setupCacheVersion: 1\n"));
+    let shell_bumped =
+        planned(&base.replace("  setup: y\n", "  setup: y\n  setupCacheVersion: 1\n"));
     assert_eq!(sig(&p, "base"), sig(&shell_bumped, "base"));
     assert_ne!(sig(&p, "app"), sig(&shell_bumped, "app"));
 }
@@ -111,22 +120,40 @@ fn from_latest_signature_follows_the_digest() {
         plan(&config, &digests).unwrap().images[0].signature.clone()
     };
     assert_ne!(with("sha256:1"), with("sha256:2"));
-    assert!(plan(&config, &BTreeMap::new()).is_err(), "a missing digest is an error");
+    assert!(
+        plan(&config, &BTreeMap::new()).is_err(),
+        "a missing digest is an error"
+    );
 }
 
 /// A random monorepo: images in a random DAG (each may build on or import from earlier ones).
 fn monorepo() -> impl Strategy<Value = Vec<(Option<usize>, Vec<usize>, String)>> {
-    prop::collection::vec((any::<Option<prop::sample::Index>>(), prop::collection::vec(any::<prop::sample::Index>(), 0..3), "[a-z]{1,3}"), 1..12)
-        .prop_map(|raw| {
-            raw.into_iter()
-                .enumerate()
-                .map(|(i, (base, imports, cmd))| {
-                    let base = if i == 0 { None } else { base.map(|b| b.index(i)) };
-                    let imports = if i == 0 { vec![] } else { imports.iter().map(|x| x.index(i)).collect() };
-                    (base, imports, cmd)
-                })
-                .collect()
-        })
+    prop::collection::vec(
+        (
+            any::<Option<prop::sample::Index>>(),
+            prop::collection::vec(any::<prop::sample::Index>(), 0..3),
+            "[a-z]{1,3}",
+        ),
+        1..12,
+    )
+    .prop_map(|raw| {
+        raw.into_iter()
+            .enumerate()
+            .map(|(i, (base, imports, cmd))| {
+                let base = if i == 0 {
+                    None
+                } else {
+                    base.map(|b| b.index(i))
+                };
+                let imports = if i == 0 {
+                    vec![]
+                } else {
+                    imports.iter().map(|x| x.index(i)).collect()
+                };
+                (base, imports, cmd)
+            })
+            .collect()
+    })
 }
 
 fn documents(repo: &[(Option<usize>, Vec<usize>, String)]) -> Vec<String> {
@@ -138,7 +165,9 @@ fn documents(repo: &[(Option<usize>, Vec<usize>, String)]) -> Vec<String> {
                 Some(b) => d.push_str(&format!("fromImage: i{b}\n")),
                 None => d.push_str("from: alpine\n"),
             }
-            d.push_str(&format!("shell:\n  setup: {cmd}\n  install: [\"echo {i}\"]\n"));
+            d.push_str(&format!(
+                "shell:\n  setup: {cmd}\n  install: [\"echo {i}\"]\n"
+            ));
             if !imports.is_empty() {
                 d.push_str("import:\n");
                 for s in imports {

@@ -1,0 +1,94 @@
+//! Talking to image registries from the coordinator: today, resolving the current digest of a
+//! `fromLatest` base image (distribution API: HEAD on the manifest, `Docker-Content-Digest`).
+//!
+//! Registries on loopback (`localhost`, `127.0.0.1`, `[::1]`, any port) are spoken to over
+//! plain HTTP, as Docker does; every other registry over HTTPS. Access is anonymous for now;
+//! credentials come with the worker's registry support.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::Client;
+
+use crate::plan::{reference, LatestRef};
+
+/// A registry could not answer for a reference: an environment error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "Cannot resolve the digest of `{reference}` (for `fromLatest` in image `{image}`): {message}"
+)]
+pub struct RegistryError {
+    pub reference: String,
+    pub image: String,
+    pub message: String,
+}
+
+/// True for registries on loopback, which Docker and Conveyor reach over plain HTTP.
+pub fn is_loopback(registry: &str) -> bool {
+    let host = match registry.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => registry,
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.starts_with("127.")
+}
+
+fn client_for(registry: &str) -> Client {
+    Client::new(ClientConfig {
+        protocol: if is_loopback(registry) {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        },
+        connect_timeout: Some(Duration::from_secs(10)),
+        read_timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
+    })
+}
+
+/// The digest the registry reports now for `r.reference`.
+pub async fn resolve(r: &LatestRef) -> Result<String, RegistryError> {
+    let fail = |message: String| RegistryError {
+        reference: r.reference.clone(),
+        image: r.image.clone(),
+        message,
+    };
+    let parsed = reference::parse(&r.reference).map_err(fail)?;
+    let client = client_for(parsed.resolve_registry());
+    client
+        .fetch_manifest_digest(&parsed, &RegistryAuth::Anonymous)
+        .await
+        .map_err(|e| fail(e.to_string()))
+}
+
+/// Resolves every reference (each distinct one once).
+pub async fn resolve_all(refs: &[LatestRef]) -> Result<BTreeMap<String, String>, RegistryError> {
+    let mut out = BTreeMap::new();
+    for r in refs {
+        if !out.contains_key(&r.reference) {
+            out.insert(r.reference.clone(), resolve(r).await?);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_registries_are_recognized() {
+        for r in [
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "localhost",
+            "[::1]:5000",
+        ] {
+            assert!(is_loopback(r), "{r}");
+        }
+        for r in ["docker.io", "registry.example.com:5000", "10.0.0.1:5000"] {
+            assert!(!is_loopback(r), "{r}");
+        }
+    }
+}

@@ -7,6 +7,7 @@
 pub mod error;
 mod load;
 pub mod model;
+pub mod render;
 pub mod tree;
 
 pub use error::ConfigError;

@@ -24,12 +24,13 @@ fn display_name(name: &str) -> &str {
 pub fn text(plan: &Plan) -> String {
     let stages: usize = plan.images.iter().map(|i| i.stages.len()).sum();
     let artifacts = plan.images.iter().filter(|i| i.kind == "artifact").count();
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let mut out = format!(
-        "project {}: {} images, {} artifacts, {} stages\n",
+        "project {}: {}, {}, {}\n",
         plan.project,
-        plan.images.len() - artifacts,
-        artifacts,
-        stages
+        count(plan.images.len() - artifacts, "image"),
+        count(artifacts, "artifact"),
+        count(stages, "stage")
     );
     for image in &plan.images {
         let from = match image.from.kind {

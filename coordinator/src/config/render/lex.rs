@@ -176,14 +176,12 @@ fn is_alnum(r: Option<char>) -> bool {
 
 /// Go's `unicode.IsDigit`: decimal digits (category Nd).
 fn is_go_digit(c: char) -> bool {
-    c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric() && c.to_digit(10).is_none() && false)
-        || (!c.is_ascii() && is_unicode_nd(c))
+    c.is_ascii_digit() || (!c.is_ascii() && is_unicode_nd(c))
 }
 
 fn is_unicode_nd(c: char) -> bool {
-    // Rust's `is_numeric` covers Nd, Nl and No; Go's IsDigit is Nd only. Decimal digit blocks
-    // are runs of ten code points starting at a zero; a rune is Nd if `c - zero < 10` for a
-    // known zero. This covers the common scripts; exotic ones fall back to `is_numeric`.
+    // Go's IsDigit is category Nd only. Decimal digit blocks are runs of ten code points
+    // starting at a zero; this covers the common scripts (others count as non-digits).
     const ZEROS: [u32; 12] = [
         0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
         0xFF10,
@@ -229,7 +227,11 @@ impl Lexer<'_> {
 
     fn backup(&mut self) {
         if !self.at_eof && self.pos > 0 {
-            if let Some(c) = self.input.get(..self.pos).and_then(|s| s.chars().next_back()) {
+            if let Some(c) = self
+                .input
+                .get(..self.pos)
+                .and_then(|s| s.chars().next_back())
+            {
                 self.pos -= c.len_utf8();
                 if c == '\n' {
                     self.line -= 1;
@@ -245,7 +247,11 @@ impl Lexer<'_> {
     }
 
     fn emit(&mut self, typ: ItemType) {
-        let val = self.input.get(self.start..self.pos).unwrap_or("").to_string();
+        let val = self
+            .input
+            .get(self.start..self.pos)
+            .unwrap_or("")
+            .to_string();
         self.items.push(Item {
             typ,
             pos: self.start,
@@ -471,7 +477,8 @@ impl Lexer<'_> {
                 self.emit(ItemType::RightParen);
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
-                    return self.errorf(format!("unexpected right paren {}", quote_rune_hash_u(')')));
+                    return self
+                        .errorf(format!("unexpected right paren {}", quote_rune_hash_u(')')));
                 }
             }
             Some(c) if c.is_ascii() && !c.is_ascii_control() => self.emit(ItemType::Char),
@@ -509,7 +516,11 @@ impl Lexer<'_> {
                 continue;
             }
             self.backup();
-            let word = self.input.get(self.start..self.pos).unwrap_or("").to_string();
+            let word = self
+                .input
+                .get(self.start..self.pos)
+                .unwrap_or("")
+                .to_string();
             if !self.at_terminator() {
                 return self.bad_char(r);
             }
@@ -590,13 +601,21 @@ impl Lexer<'_> {
 
     fn lex_number(&mut self) -> Option<State> {
         if !self.scan_number() {
-            let text = self.input.get(self.start..self.pos).unwrap_or("").to_string();
+            let text = self
+                .input
+                .get(self.start..self.pos)
+                .unwrap_or("")
+                .to_string();
             return self.errorf(format!("bad number syntax: {}", quote(&text)));
         }
         if matches!(self.peek(), Some('+' | '-')) {
             if !self.scan_number() || !self.input.get(..self.pos).is_some_and(|s| s.ends_with('i'))
             {
-                let text = self.input.get(self.start..self.pos).unwrap_or("").to_string();
+                let text = self
+                    .input
+                    .get(self.start..self.pos)
+                    .unwrap_or("")
+                    .to_string();
                 return self.errorf(format!("bad number syntax: {}", quote(&text)));
             }
             self.emit(ItemType::Complex);
@@ -654,7 +673,10 @@ mod tests {
         use ItemType::*;
         assert_eq!(
             types,
-            vec![Text, LeftDelim, Field, Space, Pipe, Space, Identifier, Space, Number, RightDelim, Text, Eof]
+            vec![
+                Text, LeftDelim, Field, Space, Pipe, Space, Identifier, Space, Number, RightDelim,
+                Text, Eof
+            ]
         );
         assert_eq!(items[0].1, "a");
         assert_eq!(items[10].1, "b");

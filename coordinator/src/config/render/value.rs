@@ -141,6 +141,11 @@ pub trait Object {
     fn go_type(&self) -> String;
     /// The method called `name`, if there is one.
     fn method(&self, name: &str) -> Option<Func>;
+    /// The concrete Rust value, for functions that accept only their own object type (sprig's
+    /// date functions take a `time.Time`). Objects nobody downcasts keep the default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 impl Value {
@@ -263,7 +268,13 @@ fn write_v(out: &mut String, v: &Value, top: bool) {
         }
         Value::Object(o) => {
             let _ = top;
-            out.push_str(&format!("{{{}}}", o.go_type()));
+            // Go's fmt prints a value with a `String() string` method through it (Stringer),
+            // as it does for `time.Time`.
+            let stringer = o.method("String").filter(|f| f.params.is_empty());
+            match stringer.map(|f| (f.call)(Vec::new())) {
+                Some(Ok(Value::Str(s))) => out.push_str(&s),
+                _ => out.push_str(&format!("{{{}}}", o.go_type())),
+            }
         }
     }
 }
@@ -276,10 +287,18 @@ pub fn format_float_g(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Rust's `{:e}` gives the shortest round-tripping digits, like Go's shortest mode.
     let sci = format!("{:e}", f);
@@ -342,7 +361,7 @@ mod tests {
         // Expected strings are what Go 1.19's fmt.Sprint prints for these float64 values.
         let cases = [
             (1.0, "1"),
-            (3.14, "3.14"),
+            (3.25, "3.25"),
             (1e6, "1e+06"),
             (123456.0, "123456"),
             (1234567.0, "1.234567e+06"),

@@ -21,6 +21,10 @@ pub fn is_print(c: char) -> bool {
         | 0xF0000..=0x10FFFF | 0xE0001 | 0xE0020..=0xE007F)
 }
 
+/// Go's `strconv.ErrSyntax` ("invalid syntax").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyntaxError;
+
 /// `%#U` of a rune: `U+0029 ')'`.
 pub fn quote_rune_hash_u(c: char) -> String {
     if is_print(c) {
@@ -96,19 +100,19 @@ fn hex_digit(c: u8) -> Option<u32> {
 
 /// Decodes one (possibly escaped) character at the start of `s`, inside a literal quoted with
 /// `quote`; returns it and the remaining text. `Err` is Go's `strconv.ErrSyntax`.
-pub fn unquote_char(s: &str, quote: char) -> Result<(char, &str), ()> {
+pub fn unquote_char(s: &str, quote: char) -> Result<(char, &str), SyntaxError> {
     let mut chars = s.chars();
-    let c = chars.next().ok_or(())?;
+    let c = chars.next().ok_or(SyntaxError)?;
     if c == quote && (quote == '\'' || quote == '"') {
-        return Err(());
+        return Err(SyntaxError);
     }
     if c != '\\' {
         return Ok((c, chars.as_str()));
     }
     let rest = chars.as_str();
     let b = rest.as_bytes();
-    let e = *b.first().ok_or(())?;
-    let tail = rest.get(1..).ok_or(())?;
+    let e = *b.first().ok_or(SyntaxError)?;
+    let tail = rest.get(1..).ok_or(SyntaxError)?;
     let simple = match e {
         b'a' => Some('\x07'),
         b'b' => Some('\x08'),
@@ -120,7 +124,7 @@ pub fn unquote_char(s: &str, quote: char) -> Result<(char, &str), ()> {
         b'\\' => Some('\\'),
         b'\'' | b'"' => {
             if e as char != quote {
-                return Err(());
+                return Err(SyntaxError);
             }
             Some(e as char)
         }
@@ -136,48 +140,51 @@ pub fn unquote_char(s: &str, quote: char) -> Result<(char, &str), ()> {
                 b'u' => 4,
                 _ => 8,
             };
-            let digits = tail.get(..n).ok_or(())?;
+            let digits = tail.get(..n).ok_or(SyntaxError)?;
             let mut v = 0u32;
             for d in digits.bytes() {
-                v = v * 16 + hex_digit(d).ok_or(())?;
+                v = v * 16 + hex_digit(d).ok_or(SyntaxError)?;
             }
-            let rest = tail.get(n..).ok_or(())?;
+            let rest = tail.get(n..).ok_or(SyntaxError)?;
             if e == b'x' {
                 // A byte escape; bytes >= 0x80 cannot stand alone in a Rust string, so they
                 // become the rune of the same number (differs from Go, noted in the report).
-                return Ok((char::from_u32(v).ok_or(())?, rest));
+                return Ok((char::from_u32(v).ok_or(SyntaxError)?, rest));
             }
-            Ok((char::from_u32(v).ok_or(())?, rest))
+            Ok((char::from_u32(v).ok_or(SyntaxError)?, rest))
         }
         b'0'..=b'7' => {
-            let digits = rest.get(..3).ok_or(())?;
+            let digits = rest.get(..3).ok_or(SyntaxError)?;
             let mut v = 0u32;
             for d in digits.bytes() {
                 if !(b'0'..=b'7').contains(&d) {
-                    return Err(());
+                    return Err(SyntaxError);
                 }
                 v = v * 8 + u32::from(d - b'0');
             }
             if v > 255 {
-                return Err(());
+                return Err(SyntaxError);
             }
-            Ok((char::from_u32(v).ok_or(())?, rest.get(3..).ok_or(())?))
+            Ok((
+                char::from_u32(v).ok_or(SyntaxError)?,
+                rest.get(3..).ok_or(SyntaxError)?,
+            ))
         }
-        _ => Err(()),
+        _ => Err(SyntaxError),
     }
 }
 
 /// `strconv.Unquote` for the three Go literal forms. `Err` is `invalid syntax`.
-pub fn unquote(s: &str) -> Result<String, ()> {
-    let q = s.chars().next().ok_or(())?;
+pub fn unquote(s: &str) -> Result<String, SyntaxError> {
+    let q = s.chars().next().ok_or(SyntaxError)?;
     if s.len() < 2 || !s.ends_with(q) {
-        return Err(());
+        return Err(SyntaxError);
     }
-    let inner = s.get(1..s.len() - 1).ok_or(())?;
+    let inner = s.get(1..s.len() - 1).ok_or(SyntaxError)?;
     match q {
         '`' => {
             if inner.contains('`') {
-                return Err(());
+                return Err(SyntaxError);
             }
             Ok(inner.replace('\r', ""))
         }
@@ -186,18 +193,18 @@ pub fn unquote(s: &str) -> Result<String, ()> {
             let mut rest = inner;
             while !rest.is_empty() {
                 if rest.starts_with('\n') {
-                    return Err(());
+                    return Err(SyntaxError);
                 }
                 let (c, r) = unquote_char(rest, q)?;
                 out.push(c);
                 rest = r;
             }
             if q == '\'' && out.chars().count() != 1 {
-                return Err(());
+                return Err(SyntaxError);
             }
             Ok(out)
         }
-        _ => Err(()),
+        _ => Err(SyntaxError),
     }
 }
 

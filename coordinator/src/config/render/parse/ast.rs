@@ -84,18 +84,42 @@ pub struct Number {
 /// An operand.
 #[derive(Debug, Clone)]
 pub enum Arg {
-    Identifier { pos: usize, name: String },
+    Identifier {
+        pos: usize,
+        name: String,
+    },
     /// `$x` or `$x.a.b`: `ident[0]` is the variable.
-    Variable { pos: usize, ident: Vec<String> },
-    Dot { pos: usize },
-    Nil { pos: usize },
+    Variable {
+        pos: usize,
+        ident: Vec<String>,
+    },
+    Dot {
+        pos: usize,
+    },
+    Nil {
+        pos: usize,
+    },
     /// `.a.b`
-    Field { pos: usize, ident: Vec<String> },
+    Field {
+        pos: usize,
+        ident: Vec<String>,
+    },
     /// `(pipe).a.b`
-    Chain { pos: usize, node: Box<Arg>, fields: Vec<String> },
-    Bool { pos: usize, val: bool },
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
+    Bool {
+        pos: usize,
+        val: bool,
+    },
     Number(Box<Number>),
-    String { pos: usize, quoted: String, text: String },
+    String {
+        pos: usize,
+        quoted: String,
+        text: String,
+    },
     Pipe(Box<Pipe>),
 }
 
@@ -173,6 +197,10 @@ impl Command {
 
 impl Pipe {
     pub fn write_to(&self, out: &mut String) {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.write_inner(out));
+    }
+
+    fn write_inner(&self, out: &mut String) {
         if !self.decl.is_empty() {
             for (i, (_, v)) in self.decl.iter().enumerate() {
                 if i > 0 {
@@ -218,6 +246,10 @@ impl Node {
     }
 
     pub fn write_to(&self, out: &mut String) {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.write_inner(out));
+    }
+
+    fn write_inner(&self, out: &mut String) {
         let branch = |out: &mut String, name: &str, b: &Branch| {
             out.push_str("{{");
             out.push_str(name);
@@ -261,4 +293,20 @@ pub fn is_empty_tree(list: &ListNode) -> bool {
     list.nodes
         .iter()
         .all(|n| matches!(n, Node::Text { text, .. } if text.trim_matches([' ', '\t', '\r', '\n', '\x0b', '\x0c', '\u{85}', '\u{a0}']).is_empty()))
+}
+
+// Trees nest as deeply as the text does (`((((1))))`, `{{if}}{{if}}...`); dropping them
+// recursively could overflow the stack, so the recursive links grow it when needed.
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let cmds = std::mem::take(&mut self.cmds);
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, move || drop(cmds));
+    }
+}
+
+impl Drop for ListNode {
+    fn drop(&mut self) {
+        let nodes = std::mem::take(&mut self.nodes);
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, move || drop(nodes));
+    }
 }

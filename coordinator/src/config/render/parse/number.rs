@@ -4,21 +4,25 @@
 //! A literal gets every interpretation that succeeds (int, uint, float), because the executor
 //! picks one by the parameter type it is passed to, as Go does.
 
+use super::super::gofmt::quote::quote;
 use super::super::gofmt::quote::unquote_char;
 use super::ast::Number;
-use super::super::gofmt::quote::quote;
 
 /// Go's `strconv.underscoreOK`.
 fn underscore_ok(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
-    let b = if matches!(b.first(), Some(b'-' | b'+')) { &b[1..] } else { b };
+    let b = if matches!(b.first(), Some(b'-' | b'+')) {
+        &b[1..]
+    } else {
+        b
+    };
     let mut saw = b'^';
     let mut hex = false;
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
@@ -153,7 +157,12 @@ pub fn parse_float(s: &str) -> Option<f64> {
 }
 
 /// Go's `parse.newNumber`: `Err` carries Go's message.
-pub fn new_number(pos: usize, text: &str, is_char: bool, is_complex: bool) -> Result<Number, String> {
+pub fn new_number(
+    pos: usize,
+    text: &str,
+    is_char: bool,
+    is_complex: bool,
+) -> Result<Number, String> {
     let mut n = Number {
         pos,
         text: text.to_string(),
@@ -161,7 +170,7 @@ pub fn new_number(pos: usize, text: &str, is_char: bool, is_complex: bool) -> Re
     };
     if is_char {
         let inner = text.get(1..).unwrap_or("");
-        let (c, tail) = unquote_char(inner, '\'').map_err(|()| "invalid syntax".to_string())?;
+        let (c, tail) = unquote_char(inner, '\'').map_err(|_| "invalid syntax".to_string())?;
         if tail != "'" {
             return Err(format!("malformed character constant: {text}"));
         }
@@ -203,11 +212,11 @@ pub fn new_number(pos: usize, text: &str, is_char: bool, is_complex: bool) -> Re
         }
         n.is_float = true;
         n.float64 = f;
-        if f.fract() == 0.0 && f >= -9.223372036854776e18 && f < 9.223372036854776e18 {
+        if f.fract() == 0.0 && (-9.223372036854776e18..9.223372036854776e18).contains(&f) {
             n.is_int = true;
             n.int64 = f as i64;
         }
-        if f.fract() == 0.0 && f >= 0.0 && f < 1.8446744073709552e19 {
+        if f.fract() == 0.0 && (0.0..1.8446744073709552e19).contains(&f) {
             n.is_uint = true;
             n.uint64 = f as u64;
         }

@@ -74,7 +74,11 @@ fn blank() -> Item {
 }
 
 /// Parses `text` (lexed into `items`) as template `name`.
-pub fn parse(name: &str, items: &[Item], has_func: &dyn Fn(&str) -> bool) -> Result<TreeSet, ParseError> {
+pub fn parse(
+    name: &str,
+    items: &[Item],
+    has_func: &dyn Fn(&str) -> bool,
+) -> Result<TreeSet, ParseError> {
     let mut stream = Stream { items, next: 0 };
     let mut set = TreeSet::new();
     let mut t = Tree {
@@ -175,7 +179,10 @@ impl<'s, 'a> Tree<'s, 'a> {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
-                extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
+                extra = format!(
+                    " in action started at {}:{}",
+                    self.parse_name, self.action_line
+                );
                 if token.val.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
@@ -279,7 +286,11 @@ impl<'s, 'a> Tree<'s, 'a> {
             ItemType::Block => return self.block_control(),
             ItemType::Break | ItemType::Continue => {
                 let is_break = token.typ == ItemType::Break;
-                let word = if is_break { "{{break}}" } else { "{{continue}}" };
+                let word = if is_break {
+                    "{{break}}"
+                } else {
+                    "{{continue}}"
+                };
                 let next = self.next_non_space();
                 if next.typ != ItemType::RightDelim {
                     return self.unexpected(&next, word);
@@ -300,7 +311,9 @@ impl<'s, 'a> Tree<'s, 'a> {
             }
             ItemType::If => return Ok(Parsed::Node(Node::If(self.parse_control(true, "if")?))),
             ItemType::Range => {
-                return Ok(Parsed::Node(Node::Range(self.parse_control(false, "range")?)))
+                return Ok(Parsed::Node(Node::Range(
+                    self.parse_control(false, "range")?,
+                )))
             }
             ItemType::Template => return self.template_control(),
             ItemType::With => {
@@ -328,7 +341,9 @@ impl<'s, 'a> Tree<'s, 'a> {
 
     fn parse_control(&mut self, allow_else_if: bool, context: &str) -> PResult<Branch> {
         let mark = self.vars.len();
-        let r = self.parse_control_inner(allow_else_if, context);
+        let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+            self.parse_control_inner(allow_else_if, context)
+        });
         self.vars.truncate(mark);
         r
     }
@@ -372,7 +387,7 @@ impl<'s, 'a> Tree<'s, 'a> {
         match token.typ {
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Ok(s) => Ok(s),
-                Err(()) => self.errorf("invalid syntax".into()),
+                Err(_) => self.errorf("invalid syntax".into()),
             },
             _ => self.unexpected(token, context),
         }
@@ -418,6 +433,10 @@ impl<'s, 'a> Tree<'s, 'a> {
     }
 
     fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.pipeline_inner(context, end))
+    }
+
+    fn pipeline_inner(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
         let token = self.peek_non_space();
         let mut pipe = Pipe {
             pos: token.pos,
@@ -493,9 +512,18 @@ impl<'s, 'a> Tree<'s, 'a> {
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
             if matches!(
                 c.args.first(),
-                Some(Arg::Bool { .. } | Arg::Dot { .. } | Arg::Nil { .. } | Arg::Number(_) | Arg::String { .. })
+                Some(
+                    Arg::Bool { .. }
+                        | Arg::Dot { .. }
+                        | Arg::Nil { .. }
+                        | Arg::Number(_)
+                        | Arg::String { .. }
+                )
             ) {
-                return self.errorf(format!("non executable command in pipeline stage {}", i + 1));
+                return self.errorf(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                ));
             }
         }
         Ok(())
@@ -554,7 +582,11 @@ impl<'s, 'a> Tree<'s, 'a> {
                     ident,
                 }
             }
-            Arg::Bool { .. } | Arg::String { .. } | Arg::Number(_) | Arg::Nil { .. } | Arg::Dot { .. } => {
+            Arg::Bool { .. }
+            | Arg::String { .. }
+            | Arg::Number(_)
+            | Arg::Nil { .. }
+            | Arg::Dot { .. } => {
                 return self.errorf(format!(
                     "unexpected . after term {}",
                     super::super::gofmt::quote::quote(&node.to_go_string())
@@ -622,16 +654,16 @@ impl<'s, 'a> Tree<'s, 'a> {
                     Err(e) => return self.errorf(e),
                 }
             }
-            ItemType::LeftParen => {
-                Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?))
-            }
+            ItemType::LeftParen => Arg::Pipe(Box::new(
+                self.pipeline("parenthesized pipeline", ItemType::RightParen)?,
+            )),
             ItemType::String | ItemType::RawString => match unquote(&token.val) {
                 Ok(text) => Arg::String {
                     pos,
                     quoted: token.val,
                     text,
                 },
-                Err(()) => return self.errorf("invalid syntax".into()),
+                Err(_) => return self.errorf("invalid syntax".into()),
             },
             _ => {
                 self.backup();

@@ -1,0 +1,5 @@
+//! One module per `conveyor` subcommand: its arguments (clap) and its `run`.
+
+pub mod plan;
+pub mod project;
+pub mod render;

@@ -1,0 +1,81 @@
+//! What `render`, `plan` (and later `build`) share: finding the project's config file and
+//! rendering it with the process environment.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use conveyor_coordinator::config::render::{self, DirFiles, RenderInput};
+
+use crate::exit::Failure;
+
+/// Where the project is.
+#[derive(Args, Debug, Clone)]
+pub struct ProjectArgs {
+    /// The project directory.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// The config file, relative to --dir (default: werf.yaml, or werf.yml if that is absent).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// A rendered config: its file name (for messages) and text.
+pub struct RenderedConfig {
+    pub name: String,
+    pub text: String,
+}
+
+impl ProjectArgs {
+    /// Renders the config; warnings (such as a missing `.Files.Get` file) go to stderr.
+    pub fn render(&self) -> Result<RenderedConfig, Failure> {
+        let path = config_path(&self.dir, self.config.as_deref())?;
+        let source = std::fs::read_to_string(&path)
+            .map_err(|e| Failure::user(format!("Cannot read `{}`: {e}", path.display())))?;
+        let name = path
+            .strip_prefix(&self.dir)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let files = DirFiles::new(&self.dir);
+        let env = |name: &str| std::env::var(name).ok();
+        let input = RenderInput {
+            config_name: &name,
+            config: &source,
+            files: &files,
+            env: &env,
+        };
+        let rendered = render::render(&input).map_err(Failure::user)?;
+        for warning in &rendered.warnings {
+            eprintln!("Warning: {warning}");
+        }
+        Ok(RenderedConfig {
+            name,
+            text: rendered.text,
+        })
+    }
+}
+
+/// The config file: `--config` under `dir`, else `werf.yaml`, else `werf.yml`.
+fn config_path(dir: &Path, config: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(config) = config {
+        let path = dir.join(config);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(Failure::user(format!(
+                "No config file `{}`",
+                path.display()
+            )))
+        };
+    }
+    ["werf.yaml", "werf.yml"]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            Failure::user(format!(
+                "No `werf.yaml` or `werf.yml` in `{}` (use --dir or --config)",
+                dir.display()
+            ))
+        })
+}

@@ -16,10 +16,11 @@ services: deps
 services-down:
 	bash scripts/services.sh down
 
-# Until `conveyor plan`/`conveyor build` exist, the demo renders the example monorepo.
+# Until `conveyor build` exists, the demo renders and plans the example monorepo.
 demo: services
 	$(CARGO) build --release -p conveyor
 	$${CARGO_TARGET_DIR:-target}/release/conveyor render --dir examples/monorepo
+	$${CARGO_TARGET_DIR:-target}/release/conveyor plan --dir examples/monorepo
 
 test: services
 	CONVEYOR_TEST_DOCKER=unix:///var/run/docker.sock \

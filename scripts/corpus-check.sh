@@ -26,7 +26,9 @@ for f in "$corpus"/*.werf.yaml; do
   else
     differ=$((differ + 1))
     printf '%s: DIFFERS (go exit %s, conveyor exit %s)\n' "$name" "$go_rc" "$rs_rc"
-    diff <(cat "$work/$name.go.out" "$work/$name.go.err") <(cat "$work/$name.rs.out" "$work/$name.rs.err") | head -10 | sed 's/^/    /'
+    diff "$work/$name.go.out" "$work/$name.rs.out" | head -10 | sed 's/^/    /'
+    [ $go_rc -eq 0 ] || sed 's/^/    go: /' "$work/$name.go.err" | head -3
+    [ $rs_rc -eq 0 ] || sed 's/^/    conveyor: /' "$work/$name.rs.err" | head -3
   fi
 done
 echo "corpus: $total files: $same identical, $both_fail refused by both, $differ differ"

@@ -1,3 +1,5 @@
 //! Conveyor's benchmark harness (`conveyor-bench`): synthetic werf.yaml monorepos and the
 //! measurements that compare Conveyor against its baselines. Criterion benchmarks live in
 //! `benches/`.
+
+pub mod gen;

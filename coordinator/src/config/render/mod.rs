@@ -9,10 +9,8 @@
 //! built-in functions; `gofmt` is Go's `fmt` (and `strconv` quoting); `werf` holds werf's
 //! functions and `.Files`; `error` keeps Go's error texts. `value` is the shared value model.
 //!
-//! Integration hooks: sprig functions are merged in [`function_table`] (see the comment
-//! there), and werf's `fromYaml`/`toYaml` call through [`YamlHooks`], which today point at
-//! clearly named stand-ins ([`standin_from_yaml`], [`standin_to_yaml`]) until `render::yaml`
-//! is wired in.
+//! `sprig` is the sprig library and `yaml` yaml.v2's encoder and decoder; werf's
+//! `fromYaml`/`toYaml` reach `yaml` through [`YamlHooks`] so tests can swap them.
 
 pub mod builtins;
 pub mod error;
@@ -20,8 +18,10 @@ pub mod exec;
 pub mod gofmt;
 pub mod lex;
 pub mod parse;
+pub mod sprig;
 pub mod value;
 pub mod werf;
+pub mod yaml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -113,31 +113,15 @@ pub struct YamlHooks {
     /// `fromYaml`: a `map[string]interface {}`; on a decoding error, a map with the message
     /// under `Error`.
     pub from_yaml: fn(&str) -> Value,
-    /// `toYaml`: the YAML text (with its final newline; werf strips it).
+    /// `toYaml`: the YAML text, its final newline already trimmed as werf does.
     pub to_yaml: fn(&Value) -> Result<String, String>,
 }
 
-/// STAND-IN until `render::yaml` is wired: reports that YAML decoding is unavailable the way
-/// werf reports decoding errors (an `Error` entry).
-pub fn standin_from_yaml(_text: &str) -> Value {
-    let mut m = BTreeMap::new();
-    m.insert(
-        "Error".to_string(),
-        Value::str("fromYaml stand-in: render::yaml is not wired in"),
-    );
-    Value::map(MapKind::StringAny, m)
-}
-
-/// STAND-IN until `render::yaml` is wired: always fails, so `toYaml` yields "".
-pub fn standin_to_yaml(_v: &Value) -> Result<String, String> {
-    Err("toYaml stand-in: render::yaml is not wired in".into())
-}
-
-/// The YAML hooks in use. The integrator points these at `render::yaml`.
+/// The YAML hooks in use: yaml.v2-compatible decoding and encoding from `render::yaml`.
 pub fn yaml_hooks() -> YamlHooks {
     YamlHooks {
-        from_yaml: standin_from_yaml,
-        to_yaml: standin_to_yaml,
+        from_yaml: yaml::from_yaml,
+        to_yaml: yaml::to_yaml,
     }
 }
 
@@ -148,9 +132,7 @@ pub fn function_table(yaml: YamlHooks) -> HashMap<String, Callable> {
     for (name, b) in builtins::BUILTINS {
         t.insert(name.to_string(), Callable::Builtin(b));
     }
-    // sprig functions are merged here
-    let sprig: Vec<(&'static str, Func)> = Vec::new();
-    for (name, f) in sprig {
+    for (name, f) in sprig::functions() {
         t.insert(name.to_string(), Callable::Func(f));
     }
     // werf removes sprig's `expandenv`.

@@ -159,10 +159,8 @@ pub fn from_yaml(parse: fn(&str) -> Value) -> Func {
 pub fn to_yaml(encode: fn(&Value) -> Result<String, String>) -> Func {
     Func::new(&[Ty::Any], move |args| {
         let v = args.first().cloned().unwrap_or(Value::Nil);
-        Ok(Value::str(match encode(&v) {
-            Ok(s) => s.strip_suffix('\n').unwrap_or(&s).to_string(),
-            Err(_) => String::new(),
-        }))
+        // `encode` already trimmed the one final newline werf trims; werf prints "" on errors.
+        Ok(Value::str(encode(&v).unwrap_or_default()))
     })
 }
 

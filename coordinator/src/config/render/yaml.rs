@@ -148,7 +148,9 @@ fn typed_key(kind: MapKind, k: &str) -> Key {
             return Key::Int(i);
         }
     }
-    if k.bytes().all(|b| b.is_ascii_digit() || b"+-.e".contains(&b)) {
+    if k.bytes()
+        .all(|b| b.is_ascii_digit() || b"+-.e".contains(&b))
+    {
         if let Ok(f) = k.parse::<f64>() {
             if format_float_g(f) == k {
                 return Key::Float(f);

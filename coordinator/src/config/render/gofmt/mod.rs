@@ -205,6 +205,15 @@ impl Printer {
                 self.buf.push(if self.f.sharp_v { '}' } else { ']' });
             }
             Value::Object(o) => {
+                // Go's fmt calls a `String() string` method (Stringer) for %v %s %x %X %q,
+                // as it does for time.Time and semver versions.
+                if !self.f.sharp_v && matches!(verb, 'v' | 's' | 'x' | 'X' | 'q') {
+                    let stringer = o.method("String").filter(|f| f.params.is_empty());
+                    if let Some(Ok(Value::Str(text))) = stringer.map(|f| (f.call)(Vec::new())) {
+                        self.print_value(&Value::Str(text), verb, depth);
+                        return;
+                    }
+                }
                 if self.f.sharp_v {
                     self.buf.push_str(&o.go_type());
                 }

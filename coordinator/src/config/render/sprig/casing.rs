@@ -8,7 +8,7 @@
 //! Unicode classes use Rust's tables; Go's `unicode.IsPunct` (category P) is approximated by
 //! ASCII punctuation minus symbols plus the common non-ASCII punctuation blocks.
 
-use super::strings::{go_lower, go_upper};
+use super::goutils::{go_lower, go_upper};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Word {
@@ -28,7 +28,8 @@ fn is_connector(r: char) -> bool {
 /// Go's `unicode.IsPunct` (general category P), approximately outside ASCII.
 fn is_punct(r: char) -> bool {
     if r.is_ascii() {
-        return r.is_ascii_punctuation() && !matches!(r, '$' | '+' | '<' | '=' | '>' | '^' | '`' | '|' | '~');
+        return r.is_ascii_punctuation()
+            && !matches!(r, '$' | '+' | '<' | '=' | '>' | '^' | '`' | '|' | '~');
     }
     matches!(r as u32, 0xa1 | 0xa7 | 0xab | 0xb6 | 0xb7 | 0xbb | 0xbf | 0x37e | 0x387
         | 0x2010..=0x2027 | 0x2030..=0x2043 | 0x2045..=0x2051 | 0x2053..=0x205e
@@ -38,8 +39,7 @@ fn is_punct(r: char) -> bool {
 
 /// xstrings' `isAlphabet`: a letter that is not a CJK ideograph.
 fn is_alphabet(r: char) -> bool {
-    r.is_alphabetic()
-        && !matches!(r as u32, 0x4e00..=0x9fcc | 0x3400..=0x4d85 | 0x20000..=0x2b81d)
+    r.is_alphabetic() && !matches!(r as u32, 0x4e00..=0x9fcc | 0x3400..=0x4d85 | 0x20000..=0x2b81d)
 }
 
 /// xstrings' `nextWord`: the type of the word at the start of `s` and its byte length.
@@ -48,7 +48,8 @@ fn next_word(s: &str) -> (Word, usize) {
     let Some((_, first)) = chars.next() else {
         return (Word::Invalid, 0);
     };
-    let end_of = |chars: &mut std::iter::Peekable<std::str::CharIndices>, pred: &dyn Fn(char) -> bool| {
+    let end_of = |chars: &mut std::iter::Peekable<std::str::CharIndices>,
+                  pred: &dyn Fn(char) -> bool| {
         while let Some(&(_, c)) = chars.peek() {
             if !pred(c) {
                 break;
@@ -226,4 +227,62 @@ pub(crate) fn to_camel_case(s: &str) -> String {
     }
     buf.push(r0);
     buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::check;
+
+    /// Each expected string is what the Go oracle (`gorender`, Go 1.19 + sprig 3.2.3)
+    /// printed for `{{ EXPR }}`; `ERR` rows are the tail of its error message.
+    #[test]
+    fn matches_go_oracle() {
+        check(&[
+            (r#"snakecase "HTTPStatusCode""#, r#"http_status_code"#),
+            (r#"snakecase "Bld4Floor""#, r#"bld4_floor"#),
+            (r#"snakecase "HTTP2xx""#, r#"http_2xx"#),
+            (
+                r#"snakecase "firstName lastName""#,
+                r#"first_name_last_name"#,
+            ),
+            (
+                r#"snakecase "some-kebab_case Word""#,
+                r#"some_kebab_case_word"#,
+            ),
+            (r#"snakecase "a1b2""#, r#"a_1b2"#),
+            (r#"snakecase "foo.bar""#, r#"foo.bar"#),
+            (r#"kebabcase "FirstName""#, r#"first-name"#),
+            (r#"kebabcase "ID""#, r#"id"#),
+            (r#"camelcase "http_server""#, r#"HttpServer"#),
+            (r#"camelcase "_foo_bar""#, r#"_FooBar"#),
+            (r#"camelcase "__""#, r#"___"#),
+            (r#"camelcase "hello-world foo""#, r#"HelloWorldFoo"#),
+            (r#"camelcase "x""#, r#"X"#),
+            (r#"snakecase "XMLHttpRequest""#, r#"xml_http_request"#),
+            (r#"kebabcase "XMLHttpRequest""#, r#"xml-http-request"#),
+            (r#"camelcase "XMLHttpRequest""#, r#"Xmlhttprequest"#),
+            (r#"snakecase "already_snake""#, r#"already_snake"#),
+            (r#"camelcase "already_snake""#, r#"AlreadySnake"#),
+            (r#"kebabcase "a1b2""#, r#"a-1b2"#),
+            (r#"camelcase "foo.bar""#, r#"Foo.bar"#),
+            (r#"snakecase "ABC""#, r#"abc"#),
+            (r#"snakecase "aBC""#, r#"a_bc"#),
+            (r#"snakecase "A""#, r#"a"#),
+            (r#"snakecase "one two  three""#, r#"one_two__three"#),
+            (r#"snakecase "  lead""#, r#"__lead"#),
+            (r#"snakecase "trail  ""#, r#"trail__"#),
+            (r#"snakecase "x-Y_z""#, r#"x_y_z"#),
+            (r#"snakecase "日本語Test""#, r#"日本語_test"#),
+            (r#"snakecase "v1.2.3""#, r#"v1.2.3"#),
+            (r#"snakecase "hello!World""#, r#"hello!world"#),
+            (r#"snakecase "$money$Sign""#, r#"$_money_$_sign"#),
+            (r#"camelcase "  lead""#, r#"  Lead"#),
+            (r#"camelcase "a b""#, r#"AB"#),
+            (r#"kebabcase "HelloWorld123Foo""#, r#"hello-world123-foo"#),
+            (r#"kebabcase "123abc""#, r#"123abc"#),
+            (r#"kebabcase "abc123""#, r#"abc123"#),
+            (r#"kebabcase "ABC123def""#, r#"abc-123def"#),
+            (r#"kebabcase "a-1-b""#, r#"a-1-b"#),
+        ]);
+    }
 }

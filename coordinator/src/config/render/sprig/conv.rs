@@ -49,7 +49,9 @@ pub(crate) fn to_float64(v: &Value) -> f64 {
 /// Go's `int64(f)` on amd64: truncation toward zero; NaN and out-of-range values give the
 /// "integer indefinite" value `math.MinInt64`.
 pub(crate) fn go_float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    // 2^63 is exactly representable; every finite f64 in [-2^63, 2^63) converts.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || !(-TWO_63..TWO_63).contains(&f) {
         i64::MIN
     } else {
         f.trunc() as i64
@@ -122,7 +124,8 @@ fn parse_uint(s: &str, base: u32) -> Option<u64> {
         n = n.checked_mul(u64::from(radix))?.checked_add(u64::from(d))?;
         any = true;
     }
-    if !any && !(base == 0 && lower.len() > 1 && lower.starts_with('0') && radix == 8) {
+    let bare_octal_zero = base == 0 && lower.len() > 1 && lower.starts_with('0') && radix == 8;
+    if !any && !bare_octal_zero {
         return None;
     }
     if base0 && s.contains('_') && !underscore_ok(s) {
@@ -276,6 +279,22 @@ pub(crate) fn arg(args: &[Value], i: usize) -> Value {
     args.get(i).cloned().unwrap_or(Value::Nil)
 }
 
+/// sprig's `atoi`: Go's `strconv.Atoi` with the error dropped, so syntax errors give 0 and
+/// out-of-range numbers the clamped value Go returns alongside its range error.
+fn atoi(s: &str) -> i64 {
+    if let Some(n) = parse_int(s, 10) {
+        return n;
+    }
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if s.starts_with('-') {
+            return i64::MIN;
+        }
+        return i64::MAX;
+    }
+    0
+}
+
 /// Go's `strconv.ParseInt(fmt.Sprint(v), 8, 64)`, 0 on error: sprig's `toDecimal`.
 fn to_decimal(v: &Value) -> i64 {
     parse_int(&strval(v), 8).unwrap_or(0)
@@ -350,9 +369,7 @@ fn seq(params: &[i64]) -> String {
 pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
     out.push((
         "atoi",
-        Func::new(&[Ty::String], |a| {
-            Ok(Value::Int(parse_int(arg_str(&a, 0)?, 10).unwrap_or(0)))
-        }),
+        Func::new(&[Ty::String], |a| Ok(Value::Int(atoi(arg_str(&a, 0)?)))),
     ));
     out.push((
         "int",
@@ -391,4 +408,56 @@ pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
             Ok(int_list(until_step(s, e, st)))
         }),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::check;
+
+    /// Each expected string is what the Go oracle (`gorender`, Go 1.19 + sprig 3.2.3)
+    /// printed for `{{ EXPR }}`; `ERR` rows are the tail of its error message.
+    #[test]
+    fn matches_go_oracle() {
+        check(&[
+            (r#"atoi "42""#, r#"42"#),
+            (r#"atoi "-42""#, r#"-42"#),
+            (r#"atoi "0x1f""#, r#"0"#),
+            (r#"atoi "99999999999999999999""#, r#"9223372036854775807"#),
+            (r#"atoi "-99999999999999999999""#, r#"-9223372036854775808"#),
+            (r#"atoi "abc""#, r#"0"#),
+            (r#"int "0x1f""#, r#"31"#),
+            (r#"int "010""#, r#"8"#),
+            (r#"int "1_000""#, r#"1000"#),
+            (r#"int "12.00""#, r#"12"#),
+            (r#"int "12.5""#, r#"0"#),
+            (r#"int 3.9"#, r#"3"#),
+            (r#"int -3.9"#, r#"-3"#),
+            (r#"int true"#, r#"1"#),
+            (r#"int nil"#, r#"0"#),
+            (r#"int64 "42""#, r#"42"#),
+            (r#"float64 "1.5""#, r#"1.5"#),
+            (r#"float64 "1e3""#, r#"1000"#),
+            (r#"float64 "abc""#, r#"0"#),
+            (r#"float64 "inf""#, r#"+Inf"#),
+            (r#"float64 3"#, r#"3"#),
+            (r#"toDecimal "0777""#, r#"511"#),
+            (r#"toDecimal 777"#, r#"511"#),
+            (r#"toDecimal "9""#, r#"0"#),
+            (r#"seq 5"#, r#"1 2 3 4 5"#),
+            (r#"seq -3"#, r#"1 0 -1 -2 -3"#),
+            (r#"seq 2 5"#, r#"2 3 4 5"#),
+            (r#"seq 5 2"#, r#"5 4 3 2"#),
+            (r#"seq 1 2 10"#, r#"1 3 5 7 9"#),
+            (r#"seq 10 -3 1"#, r#"10 7 4 1"#),
+            (r#"seq 10 3 1"#, r#""#),
+            (r#"seq"#, r#""#),
+            (r#"seq 1 2 3 4"#, r#""#),
+            (r#"until 5"#, r#"[0 1 2 3 4]"#),
+            (r#"until -3"#, r#"[0 -1 -2]"#),
+            (r#"until 0"#, r#"[]"#),
+            (r#"untilStep 0 10 3"#, r#"[0 3 6 9]"#),
+            (r#"untilStep 10 0 -3"#, r#"[10 7 4 1]"#),
+            (r#"untilStep 0 10 -1"#, r#"[]"#),
+        ]);
+    }
 }

@@ -16,7 +16,7 @@ use super::conv::{arg, arg_str};
 use super::json;
 
 /// How deep `deepCopy` follows nested maps and lists before refusing.
-const MAX_COPY_DEPTH: usize = 1000;
+const MAX_COPY_DEPTH: usize = 200;
 
 /// sprig's `empty`.
 pub(crate) fn is_empty(v: &Value) -> bool {
@@ -25,6 +25,10 @@ pub(crate) fn is_empty(v: &Value) -> bool {
 
 /// A deep copy of `v`: maps are rebuilt so no map is shared with the original.
 pub(crate) fn deep_copy(v: &Value, depth: usize) -> Result<Value, String> {
+    if depth == 0 && matches!(v, Value::Nil) {
+        // copystructure reflects on the nil interface and panics.
+        return Err("reflect: call of reflect.Value.Type on zero Value".into());
+    }
     if depth > MAX_COPY_DEPTH {
         return Err(format!(
             "value nested deeper than {MAX_COPY_DEPTH} levels (a map containing itself?)"
@@ -52,12 +56,7 @@ pub(crate) fn deep_copy(v: &Value, depth: usize) -> Result<Value, String> {
     })
 }
 
-fn json_fn(
-    name: &'static str,
-    html: bool,
-    indent: bool,
-    must: bool,
-) -> (&'static str, Func) {
+fn json_fn(name: &'static str, html: bool, indent: bool, must: bool) -> (&'static str, Func) {
     (
         name,
         Func::new(&[Ty::Any], move |a| {
@@ -90,7 +89,10 @@ pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
     out.push((
         "coalesce",
         Func::variadic(&[], Any, |a| {
-            Ok(a.iter().find(|v| !is_empty(v)).cloned().unwrap_or(Value::Nil))
+            Ok(a.iter()
+                .find(|v| !is_empty(v))
+                .cloned()
+                .unwrap_or(Value::Nil))
         }),
     ));
     out.push((
@@ -133,14 +135,79 @@ pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
     // toRawJson panics with the encoder's error in Go, so it fails like the must form.
     out.push(json_fn("toRawJson", false, false, true));
     out.push(json_fn("mustToRawJson", false, false, true));
-    out.push((
-        "deepCopy",
-        Func::new(&[Any], |a| {
-            deep_copy(&arg(&a, 0), 0).map_err(|e| format!("deepCopy error: {e}"))
-        }),
-    ));
+    out.push(("deepCopy", Func::new(&[Any], |a| deep_copy(&arg(&a, 0), 0))));
     out.push((
         "mustDeepCopy",
         Func::new(&[Any], |a| deep_copy(&arg(&a, 0), 0)),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::check;
+
+    /// Each expected string is what the Go oracle (`gorender`, Go 1.19 + sprig 3.2.3)
+    /// printed for `{{ EXPR }}`; `ERR` rows are the tail of its error message.
+    #[test]
+    fn matches_go_oracle() {
+        check(&[
+            (r#"default "x" """#, r#"x"#),
+            (r#"default "x" "y""#, r#"y"#),
+            (r#"default "x""#, r#"x"#),
+            (r#"default "x" 0"#, r#"x"#),
+            (r#"default "x" (list)"#, r#"x"#),
+            (r#"default "x" false"#, r#"x"#),
+            (r#"default "x" nil"#, r#"x"#),
+            (r#"default "x" (dict)"#, r#"x"#),
+            (r#"empty """#, r#"true"#),
+            (r#"empty 0"#, r#"true"#),
+            (r#"empty 0.0"#, r#"true"#),
+            (r#"empty (list)"#, r#"true"#),
+            (r#"empty (dict "a" 1)"#, r#"false"#),
+            (r#"empty nil"#, r#"true"#),
+            (r#"coalesce "" 0 "x" "y""#, r#"x"#),
+            (r#"coalesce "" 0"#, r#"<no value>"#),
+            (r#"all 1 "a" (list 1)"#, r#"true"#),
+            (r#"all 1 """#, r#"false"#),
+            (r#"all"#, r#"true"#),
+            (r#"any "" 0 nil"#, r#"false"#),
+            (r#"any "" 1"#, r#"true"#),
+            (r#"any"#, r#"false"#),
+            (r#"ternary "a" "b" true"#, r#"a"#),
+            (r#"ternary "a" "b" false"#, r#"b"#),
+            (
+                r#"deepCopy (dict "a" (list 1 (dict "b" 2)))"#,
+                r#"map[a:[1 map[b:2]]]"#,
+            ),
+            (
+                r#"deepCopy nil"#,
+                r#"ERR error calling deepCopy: reflect: call of reflect.Value.Type on zero Value"#,
+            ),
+            (r#"mustDeepCopy 5"#, r#"5"#),
+            (r#"fail "boom""#, r#"ERR error calling fail: boom"#),
+            (
+                r#"mustDeepCopy nil"#,
+                r#"ERR error calling mustDeepCopy: reflect: call of reflect.Value.Type on zero Value"#,
+            ),
+        ]);
+    }
+
+    /// A map holding itself (built with `set`). The first two rows are the oracle's output;
+    /// on `mustDeepCopy` Go never returns (it recurses until killed), so the error is ours.
+    #[test]
+    fn self_containing_maps_fail_cleanly() {
+        check(&[
+            ("$m := dict", ""),
+            ("$_ := set $m \"self\" $m", ""),
+            (
+                "mustToJson $m",
+                "ERR error calling mustToJson: json: unsupported value: encountered a cycle via map[string]interface {}",
+            ),
+            ("deepEqual $m $m", "true"),
+            (
+                "mustDeepCopy $m",
+                "ERR error calling mustDeepCopy: value nested deeper than 200 levels (a map containing itself?)",
+            ),
+        ]);
+    }
 }

@@ -1,25 +1,29 @@
-//! Go's `encoding/json` as sprig uses it: `Marshal`, `MarshalIndent`, an `Encoder` without
-//! HTML escaping, and `Unmarshal` into `interface{}`.
+//! Go's `encoding/json` as sprig uses it: `Marshal`, `MarshalIndent` and an `Encoder` without
+//! HTML escaping (decoding, `Unmarshal` into `interface{}`, is in `json_decode.rs`).
 //!
 //! Output matches Go 1.19 byte for byte: map keys sorted, `<`, `>`, `&` escaped as `\u003c`
 //! etc. unless raw, U+2028/U+2029 always escaped, control characters other than `\n` `\r` `\t`
 //! as `\u00XX`, floats in the shortest form with Go's `e` cut-offs (< 1e-6 or >= 1e21).
-//! Errors carry Go's messages: unsupported types/values when encoding, the scanner's
-//! `invalid character ...` texts when decoding. Decoding is iterative over the input but
-//! recursive over nesting, so nesting depth is capped ([`MAX_DEPTH`], Go allows 10000).
+//! Errors carry Go's messages (`json: unsupported type: ...`, `json: unsupported value: NaN`).
+//! Encoding recurses over nesting, capped at [`MAX_DEPTH`] levels: only a map that contains
+//! itself (through `set`) gets there, and Go reports such a cycle as an error too.
 
-use std::collections::BTreeMap;
+use super::super::value::{format_float_g, MapKind, Value};
+pub(crate) use super::json_decode::decode;
 
-use super::super::value::{format_float_g, ElemKind, MapKind, Value};
-
-/// The deepest nesting `fromJson` accepts (Go's decoder allows 10000; we stop earlier to
-/// keep recursion bounded on a small stack).
-const MAX_DEPTH: usize = 1000;
+/// Nesting beyond which encoding reports a cycle.
+const MAX_DEPTH: usize = 200;
 
 /// Encodes `v` as Go's `json.Marshal` (escape_html) or an `Encoder` with `SetEscapeHTML(false)`.
 pub(crate) fn encode(v: &Value, escape_html: bool, indent: bool) -> Result<String, String> {
     let mut out = String::new();
-    write_value(&mut out, v, escape_html, if indent { Some(0) } else { None })?;
+    write_value(
+        &mut out,
+        v,
+        escape_html,
+        if indent { Some(0) } else { None },
+        0,
+    )?;
     Ok(out)
 }
 
@@ -35,7 +39,16 @@ fn write_value(
     v: &Value,
     html: bool,
     level: Option<usize>,
+    depth: usize,
 ) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        // Only a map that contains itself (through `set`) nests this deep; Go detects the
+        // cycle and fails with this text.
+        return Err(format!(
+            "json: unsupported value: encountered a cycle via {}",
+            v.go_type()
+        ));
+    }
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -51,7 +64,7 @@ fn write_value(
                 if let Some(n) = level {
                     newline(out, n + 1);
                 }
-                write_value(out, item, html, level.map(|n| n + 1))?;
+                write_value(out, item, html, level.map(|n| n + 1), depth + 1)?;
             }
             if let (Some(n), false) = (level, l.items.is_empty()) {
                 newline(out, n);
@@ -76,7 +89,7 @@ fn write_value(
                 if level.is_some() {
                     out.push(' ');
                 }
-                write_value(out, item, html, level.map(|n| n + 1))?;
+                write_value(out, item, html, level.map(|n| n + 1), depth + 1)?;
             }
             if let (Some(n), false) = (level, m.entries.is_empty()) {
                 newline(out, n);
@@ -137,269 +150,186 @@ fn write_string(out: &mut String, s: &str, html: bool) {
     out.push('"');
 }
 
-/// Decodes JSON text as Go's `json.Unmarshal` into an `interface{}`.
-pub(crate) fn decode(text: &str) -> Result<Value, String> {
-    let mut p = Parser {
-        b: text.as_bytes(),
-        s: text,
-        i: 0,
-    };
-    p.ws();
-    let v = p.value(0)?;
-    p.ws();
-    if let Some(c) = p.peek_char() {
-        return Err(format!("invalid character {} after top-level value", quote_char(c)));
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::check;
+
+    /// Each expected string is what the Go oracle (`gorender`, Go 1.19 + sprig 3.2.3)
+    /// printed for `{{ EXPR }}`; `ERR` rows are the tail of its error message.
+    #[test]
+    fn matches_go_oracle() {
+        check(&[
+            (
+                r#"toJson (dict "b" 1 "a" (list 1 2.5 "x<y>&z" nil true) "c" (dict))"#,
+                r#"{"a":[1,2.5,"x\u003cy\u003e\u0026z",null,true],"b":1,"c":{}}"#,
+            ),
+            (
+                r#"toRawJson (dict "b" 1 "a" (list 1 2.5 "x<y>&z" nil true))"#,
+                r#"{"a":[1,2.5,"x<y>&z",null,true],"b":1}"#,
+            ),
+            (r#"toJson 1e21"#, r#"1e+21"#),
+            (r#"toJson 1e20"#, r#"100000000000000000000"#),
+            (r#"toJson 0.000001"#, r#"0.000001"#),
+            (r#"toJson 0.0000001"#, r#"1e-7"#),
+            (r#"toJson -1.5e-9"#, r#"-1.5e-9"#),
+            (r#"toJson 123456789.123"#, r#"123456789.123"#),
+            (
+                r#"toJson "a\u2028b\x01c\bd\fe\n""#,
+                r#""a\u2028b\u0001c\u0008d\u000ce\n""#,
+            ),
+            (r#"toJson (list)"#, r#"[]"#),
+            (r#"toJson nil"#, r#"null"#),
+            (r#"toJson (splitList "," "a,b")"#, r#"["a","b"]"#),
+            (r#"toJson (split "," "a,b")"#, r#"{"_0":"a","_1":"b"}"#),
+            (r#"toJson (float64 "nan")"#, r#""#),
+            (
+                r#"mustToJson (float64 "nan")"#,
+                r#"ERR error calling mustToJson: json: unsupported value: NaN"#,
+            ),
+            (
+                r#"toRawJson (float64 "inf")"#,
+                r#"ERR error calling toRawJson: json: unsupported value: +Inf"#,
+            ),
+            (
+                r#"fromJson "{\"a\": [1, 2.5, \"x\", null, true, {\"b\": {}}], \"c\": 1e3}""#,
+                r#"map[a:[1 2.5 x <nil> true map[b:map[]]] c:1000]"#,
+            ),
+            (r#"fromJson "[1,""#, r#"<no value>"#),
+            (r#"fromJson "nope""#, r#"<no value>"#),
+            (
+                r#"mustFromJson "nope""#,
+                r#"ERR error calling mustFromJson: invalid character 'o' in literal null (expecting 'u')"#,
+            ),
+            (
+                r#"mustFromJson "[1,""#,
+                r#"ERR error calling mustFromJson: unexpected end of JSON input"#,
+            ),
+            (
+                r#"mustFromJson "{\"a\" 1}""#,
+                r#"ERR error calling mustFromJson: invalid character '1' after object key"#,
+            ),
+            (
+                r#"mustFromJson "{\"a\": 1 \"b\"}""#,
+                r#"ERR error calling mustFromJson: invalid character '"' after object key:value pair"#,
+            ),
+            (
+                r#"mustFromJson "[1 2]""#,
+                r#"ERR error calling mustFromJson: invalid character '2' after array element"#,
+            ),
+            (
+                r#"mustFromJson "{1:2}""#,
+                r#"ERR error calling mustFromJson: invalid character '1' looking for beginning of object key string"#,
+            ),
+            (
+                r#"mustFromJson "tru""#,
+                r#"ERR error calling mustFromJson: invalid character ' ' in literal true (expecting 'e')"#,
+            ),
+            (
+                r#"mustFromJson "trux""#,
+                r#"ERR error calling mustFromJson: invalid character 'x' in literal true (expecting 'e')"#,
+            ),
+            (
+                r#"mustFromJson "1.x""#,
+                r#"ERR error calling mustFromJson: invalid character 'x' after decimal point in numeric literal"#,
+            ),
+            (
+                r#"mustFromJson "1ex""#,
+                r#"ERR error calling mustFromJson: invalid character 'x' in exponent of numeric literal"#,
+            ),
+            (
+                r#"mustFromJson "-x""#,
+                r#"ERR error calling mustFromJson: invalid character 'x' in numeric literal"#,
+            ),
+            (
+                r#"mustFromJson "1 2""#,
+                r#"ERR error calling mustFromJson: invalid character '2' after top-level value"#,
+            ),
+            (
+                r#"mustFromJson "\"a\\qb\"""#,
+                r#"ERR error calling mustFromJson: invalid character 'q' in string escape code"#,
+            ),
+            (
+                r#"mustFromJson "\"\\u12x4\"""#,
+                r#"ERR error calling mustFromJson: invalid character 'x' in \u hexadecimal character escape"#,
+            ),
+            (
+                r#"mustFromJson """#,
+                r#"ERR error calling mustFromJson: unexpected end of JSON input"#,
+            ),
+            (
+                r#"mustFromJson "  ""#,
+                r#"ERR error calling mustFromJson: unexpected end of JSON input"#,
+            ),
+            (
+                r#"mustFromJson "'a'""#,
+                r#"ERR error calling mustFromJson: invalid character '\'' looking for beginning of value"#,
+            ),
+            (r#"mustFromJson "\"\\ud83d\\ude00 \\u00e9\"""#, r#"😀 é"#),
+            (
+                r#"mustFromJson "01""#,
+                r#"ERR error calling mustFromJson: invalid character '1' after top-level value"#,
+            ),
+            (
+                r#"mustFromJson "1e500""#,
+                r#"ERR error calling mustFromJson: json: cannot unmarshal number 1e500 into Go value of type float64"#,
+            ),
+            (
+                r#"mustFromJson "tru""#,
+                r#"ERR error calling mustFromJson: invalid character ' ' in literal true (expecting 'e')"#,
+            ),
+            (
+                r#"mustFromJson "1.""#,
+                r#"ERR error calling mustFromJson: invalid character ' ' after decimal point in numeric literal"#,
+            ),
+            (
+                r#"mustFromJson "-""#,
+                r#"ERR error calling mustFromJson: invalid character ' ' in numeric literal"#,
+            ),
+            (
+                r#"mustFromJson "1e""#,
+                r#"ERR error calling mustFromJson: invalid character ' ' in exponent of numeric literal"#,
+            ),
+            (
+                r#"mustFromJson "\"abc""#,
+                r#"ERR error calling mustFromJson: unexpected end of JSON input"#,
+            ),
+            (
+                r#"mustFromJson "\"\\""#,
+                r#"ERR error calling mustFromJson: invalid character ' ' in string escape code"#,
+            ),
+            (
+                r#"mustFromJson "\"\\u12""#,
+                r#"ERR error calling mustFromJson: invalid character ' ' in \u hexadecimal character escape"#,
+            ),
+            (
+                r#"mustFromJson "{""#,
+                r#"ERR error calling mustFromJson: unexpected end of JSON input"#,
+            ),
+            (
+                r#"mustFromJson "{\"a\"""#,
+                r#"ERR error calling mustFromJson: unexpected end of JSON input"#,
+            ),
+            (
+                r#"mustFromJson "{\"a\":""#,
+                r#"ERR error calling mustFromJson: unexpected end of JSON input"#,
+            ),
+            (
+                r#"toPrettyJson (dict "b" 1 "a" (list 1 (dict) (list) (dict "x" (list 1))))"#,
+                r#"{
+  "a": [
+    1,
+    {},
+    [],
+    {
+      "x": [
+        1
+      ]
     }
-    Ok(v)
-}
-
-/// Go's `quoteChar` for scanner errors.
-fn quote_char(c: char) -> String {
-    match c {
-        '\'' => "'\\''".into(),
-        '"' => "'\"'".into(),
-        c => {
-            let q = super::conv::go_quote(&c.to_string());
-            format!("'{}'", q.get(1..q.len() - 1).unwrap_or(""))
-        }
-    }
-}
-
-struct Parser<'a> {
-    b: &'a [u8],
-    s: &'a str,
-    i: usize,
-}
-
-const EOF: &str = "unexpected end of JSON input";
-
-impl Parser<'_> {
-    fn peek_char(&self) -> Option<char> {
-        self.s.get(self.i..).and_then(|r| r.chars().next())
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.i += 1;
-        }
-    }
-
-    fn err(&self, context: &str) -> String {
-        match self.peek_char() {
-            None => EOF.into(),
-            Some(c) => format!("invalid character {} {context}", quote_char(c)),
-        }
-    }
-
-    fn value(&mut self, depth: usize) -> Result<Value, String> {
-        if depth > MAX_DEPTH {
-            return Err(format!("exceeded max depth of {MAX_DEPTH}"));
-        }
-        match self.b.get(self.i) {
-            None => Err(EOF.into()),
-            Some(b'{') => self.object(depth),
-            Some(b'[') => self.array(depth),
-            Some(b'"') => Ok(Value::str(self.string()?)),
-            Some(b't') => self.literal("true", Value::Bool(true)),
-            Some(b'f') => self.literal("false", Value::Bool(false)),
-            Some(b'n') => self.literal("null", Value::Nil),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => Err(self.err("looking for beginning of value")),
-        }
-    }
-
-    fn literal(&mut self, word: &str, v: Value) -> Result<Value, String> {
-        for (k, expect) in word.bytes().enumerate() {
-            if k == 0 {
-                self.i += 1;
-                continue;
-            }
-            match self.b.get(self.i) {
-                Some(c) if *c == expect => self.i += 1,
-                _ => {
-                    return Err(self.err(&format!(
-                        "in literal {word} (expecting {})",
-                        quote_char(char::from(expect))
-                    )))
-                }
-            }
-        }
-        Ok(v)
-    }
-
-    fn digits(&mut self) -> usize {
-        let start = self.i;
-        while matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-            self.i += 1;
-        }
-        self.i - start
-    }
-
-    fn number(&mut self) -> Result<Value, String> {
-        let start = self.i;
-        if self.b.get(self.i) == Some(&b'-') {
-            self.i += 1;
-            if !matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-                return Err(self.err("in numeric literal"));
-            }
-        }
-        if self.b.get(self.i) == Some(&b'0') {
-            self.i += 1;
-        } else {
-            self.digits();
-        }
-        if self.b.get(self.i) == Some(&b'.') {
-            self.i += 1;
-            if self.digits() == 0 {
-                return Err(self.err("after decimal point in numeric literal"));
-            }
-        }
-        if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
-            self.i += 1;
-            if matches!(self.b.get(self.i), Some(b'+' | b'-')) {
-                self.i += 1;
-            }
-            if self.digits() == 0 {
-                return Err(self.err("in exponent of numeric literal"));
-            }
-        }
-        let text = self.s.get(start..self.i).unwrap_or("0");
-        match text.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-            _ => Err(format!(
-                "json: cannot unmarshal number {text} into Go value of type float64"
-            )),
-        }
-    }
-
-    fn hex4(&mut self) -> Result<u32, String> {
-        let mut n = 0u32;
-        for _ in 0..4 {
-            let d = self.b.get(self.i).and_then(|c| char::from(*c).to_digit(16));
-            match d {
-                Some(d) => {
-                    n = n * 16 + d;
-                    self.i += 1;
-                }
-                None => return Err(self.err("in \\u hexadecimal character escape")),
-            }
-        }
-        Ok(n)
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        self.i += 1; // opening quote
-        let mut out = String::new();
-        loop {
-            let Some(c) = self.peek_char() else {
-                return Err(EOF.into());
-            };
-            match c {
-                '"' => {
-                    self.i += 1;
-                    return Ok(out);
-                }
-                '\\' => {
-                    self.i += 1;
-                    let Some(e) = self.peek_char() else {
-                        return Err(EOF.into());
-                    };
-                    let simple = match e {
-                        '"' => Some('"'),
-                        '\\' => Some('\\'),
-                        '/' => Some('/'),
-                        'b' => Some('\u{8}'),
-                        'f' => Some('\u{c}'),
-                        'n' => Some('\n'),
-                        'r' => Some('\r'),
-                        't' => Some('\t'),
-                        'u' => None,
-                        _ => return Err(self.err("in string escape code")),
-                    };
-                    self.i += 1;
-                    if let Some(ch) = simple {
-                        out.push(ch);
-                        continue;
-                    }
-                    let hi = self.hex4()?;
-                    if (0xd800..0xdc00).contains(&hi)
-                        && self.b.get(self.i..self.i + 2) == Some(b"\\u")
-                    {
-                        let save = self.i;
-                        self.i += 2;
-                        let lo = self.hex4()?;
-                        if (0xdc00..0xe000).contains(&lo) {
-                            let cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
-                            out.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
-                            continue;
-                        }
-                        self.i = save;
-                    }
-                    out.push(char::from_u32(hi).unwrap_or('\u{fffd}'));
-                }
-                c if (c as u32) < 0x20 => return Err(self.err("in string literal")),
-                c => {
-                    out.push(c);
-                    self.i += c.len_utf8();
-                }
-            }
-        }
-    }
-
-    fn array(&mut self, depth: usize) -> Result<Value, String> {
-        self.i += 1;
-        let mut items = Vec::new();
-        self.ws();
-        if self.b.get(self.i) == Some(&b']') {
-            self.i += 1;
-            return Ok(Value::list(ElemKind::Any, items));
-        }
-        loop {
-            self.ws();
-            items.push(self.value(depth + 1)?);
-            self.ws();
-            match self.b.get(self.i) {
-                Some(b',') => self.i += 1,
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(Value::list(ElemKind::Any, items));
-                }
-                _ => return Err(self.err("after array element")),
-            }
-        }
-    }
-
-    fn object(&mut self, depth: usize) -> Result<Value, String> {
-        self.i += 1;
-        let mut entries = BTreeMap::new();
-        self.ws();
-        if self.b.get(self.i) == Some(&b'}') {
-            self.i += 1;
-            return Ok(Value::map(MapKind::StringAny, entries));
-        }
-        loop {
-            self.ws();
-            if self.b.get(self.i) != Some(&b'"') {
-                return Err(self.err("looking for beginning of object key string"));
-            }
-            let key = self.string()?;
-            self.ws();
-            if self.b.get(self.i) != Some(&b':') {
-                return Err(self.err("after object key"));
-            }
-            self.i += 1;
-            self.ws();
-            let v = self.value(depth + 1)?;
-            entries.insert(key, v);
-            self.ws();
-            match self.b.get(self.i) {
-                Some(b',') => self.i += 1,
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(Value::map(MapKind::StringAny, entries));
-                }
-                _ => return Err(self.err("after object key:value pair")),
-            }
-        }
+  ],
+  "b": 1
+}"#,
+            ),
+            (r#"mustToPrettyJson (list)"#, r#"[]"#),
+        ]);
     }
 }

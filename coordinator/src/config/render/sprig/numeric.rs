@@ -38,7 +38,10 @@ impl Dec {
     /// shopspring's `NewFromFloat`: the shortest decimal that round-trips to `f`.
     fn from_f64(f: f64) -> Result<Dec, String> {
         if f.is_nan() || f.is_infinite() {
-            return Err(format!("Cannot create a Decimal from {}", format_float_g(f)));
+            return Err(format!(
+                "Cannot create a Decimal from {}",
+                format_float_g(f)
+            ));
         }
         if f == 0.0 {
             return Ok(Dec {
@@ -233,9 +236,11 @@ pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
         "mul",
         Func::variadic(&[any], any, |a| {
             let first = to_int64(&arg(&a, 0));
-            Ok(Value::Int64(a.iter().skip(1).fold(first, |p, v| {
-                p.wrapping_mul(to_int64(v))
-            })))
+            Ok(Value::Int64(
+                a.iter()
+                    .skip(1)
+                    .fold(first, |p, v| p.wrapping_mul(to_int64(v))),
+            ))
         }),
     ));
     out.push((
@@ -312,7 +317,9 @@ pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
     ));
     out.push((
         "floor",
-        Func::new(&[any], |a| Ok(Value::Float(to_float64(&arg(&a, 0)).floor()))),
+        Func::new(&[any], |a| {
+            Ok(Value::Float(to_float64(&arg(&a, 0)).floor()))
+        }),
     ));
     out.push((
         "round",
@@ -328,4 +335,64 @@ pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
             )))
         }),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::check;
+
+    /// Each expected string is what the Go oracle (`gorender`, Go 1.19 + sprig 3.2.3)
+    /// printed for `{{ EXPR }}`; `ERR` rows are the tail of its error message.
+    #[test]
+    fn matches_go_oracle() {
+        check(&[
+            (r#"add1 5"#, r#"6"#),
+            (r#"add 1 2 "3" 4.9"#, r#"10"#),
+            (r#"add"#, r#"0"#),
+            (r#"sub 10 3.5"#, r#"7"#),
+            (r#"div 10 3"#, r#"3"#),
+            (r#"div -7 2"#, r#"-3"#),
+            (
+                r#"div 1 0"#,
+                r#"ERR error calling div: runtime error: integer divide by zero"#,
+            ),
+            (r#"mod 10 3"#, r#"1"#),
+            (r#"mod -7 3"#, r#"-1"#),
+            (
+                r#"mod 1 0"#,
+                r#"ERR error calling mod: runtime error: integer divide by zero"#,
+            ),
+            (r#"mul 2 3 4"#, r#"24"#),
+            (r#"mul 5"#, r#"5"#),
+            (r#"add1f 1.1"#, r#"2.1"#),
+            (r#"addf 1.1 2.2"#, r#"3.3"#),
+            (r#"addf 0.1 0.2"#, r#"0.3"#),
+            (r#"subf 1 0.9"#, r#"0.1"#),
+            (r#"mulf 1.1 3"#, r#"3.3"#),
+            (r#"divf 1 3"#, r#"0.3333333333333333"#),
+            (r#"divf 2 3"#, r#"0.6666666666666667"#),
+            (r#"divf -2 3"#, r#"-0.6666666666666667"#),
+            (
+                r#"divf 1 0"#,
+                r#"ERR error calling divf: decimal division by 0"#,
+            ),
+            (r#"divf 10 4 2"#, r#"1.25"#),
+            (r#"biggest 1 5 3"#, r#"5"#),
+            (r#"max 1 "7" 3"#, r#"7"#),
+            (r#"min 4 2 9"#, r#"2"#),
+            (r#"maxf 1.5 2.5 -1"#, r#"2.5"#),
+            (r#"minf 1.5 2.5 -1"#, r#"-1"#),
+            (r#"ceil 1.2"#, r#"2"#),
+            (r#"floor 1.8"#, r#"1"#),
+            (r#"round 3.14159 2"#, r#"3.14"#),
+            (r#"round -1.5 0"#, r#"-2"#),
+            (r#"round 2.5 0"#, r#"3"#),
+            (r#"round 1.4 0 0.3"#, r#"2"#),
+            (r#"round 123.456 -1"#, r#"120"#),
+            (r#"add1 "x""#, r#"1"#),
+            (r#"addf "1.5" nil"#, r#"1.5"#),
+            (r#"divf 1e300 1e-300"#, r#"+Inf"#),
+            (r#"mulf 0.1 0.1"#, r#"0.01"#),
+        ]);
+    }
 }

@@ -13,7 +13,7 @@ use super::conv::{arg, arg_str};
 use std::rc::Rc;
 
 /// Nesting depth beyond which `deep_equal` gives up (and answers false).
-const MAX_DEPTH: usize = 1000;
+const MAX_DEPTH: usize = 200;
 
 /// Go's `reflect.DeepEqual` on template values.
 pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
@@ -34,8 +34,7 @@ fn eq_at(a: &Value, b: &Value, depth: usize) -> bool {
             Rc::ptr_eq(x, y)
                 || (x.kind == y.kind
                     && x.items.len() == y.items.len()
-                    && x
-                        .items
+                    && x.items
                         .iter()
                         .zip(&y.items)
                         .all(|(p, q)| eq_at(p, q, depth + 1)))
@@ -47,11 +46,9 @@ fn eq_at(a: &Value, b: &Value, depth: usize) -> bool {
             let (x, y) = (x.borrow(), y.borrow());
             x.kind == y.kind
                 && x.entries.len() == y.entries.len()
-                && x.entries.iter().all(|(k, v)| {
-                    y.entries
-                        .get(k)
-                        .is_some_and(|w| eq_at(v, w, depth + 1))
-                })
+                && x.entries
+                    .iter()
+                    .all(|(k, v)| y.entries.get(k).is_some_and(|w| eq_at(v, w, depth + 1)))
         }
         (Value::Object(x), Value::Object(y)) => {
             Rc::ptr_eq(x, y) || (x.go_type() == y.go_type() && a.to_go_string() == b.to_go_string())
@@ -96,4 +93,49 @@ pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
             Ok(Value::Bool(deep_equal(&arg(&a, 0), &arg(&a, 1))))
         }),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::check;
+
+    /// Each expected string is what the Go oracle (`gorender`, Go 1.19 + sprig 3.2.3)
+    /// printed for `{{ EXPR }}`; `ERR` rows are the tail of its error message.
+    #[test]
+    fn matches_go_oracle() {
+        check(&[
+            (r#"typeOf (int64 "42")"#, r#"int64"#),
+            (r#"typeOf (int "42")"#, r#"int"#),
+            (r#"typeOf (float64 3)"#, r#"float64"#),
+            (r#"typeOf (until 3)"#, r#"[]int"#),
+            (r#"typeOf (add 1 2)"#, r#"int64"#),
+            (r#"typeOf (addf 1 2)"#, r#"float64"#),
+            (r#"typeOf (fromJson "1")"#, r#"float64"#),
+            (
+                r#"typeOf (deepCopy (split "," "a"))"#,
+                r#"map[string]string"#,
+            ),
+            (r#"typeOf (slice (splitList "," "a,b,c") 1)"#, r#"[]string"#),
+            (r#"typeOf (list)"#, r#"[]interface {}"#),
+            (r#"$d := dict "a" 1 "b" (dict "c" 2) "e" """#, r#""#),
+            (r#"typeOf $d"#, r#"map[string]interface {}"#),
+            (r#"typeOf nil"#, r#"<nil>"#),
+            (r#"typeOf 1.5"#, r#"float64"#),
+            (r#"typeIs "int" 1"#, r#"true"#),
+            (r#"typeIsLike "int" 1"#, r#"true"#),
+            (r#"kindOf (list)"#, r#"slice"#),
+            (r#"kindOf $d"#, r#"map"#),
+            (r#"kindOf nil"#, r#"invalid"#),
+            (r#"kindIs "map" $d"#, r#"true"#),
+            (r#"deepEqual (list 1 2) (list 1 2)"#, r#"true"#),
+            (r#"deepEqual (list 1 2) (list 1 (int64 2))"#, r#"false"#),
+            (
+                r#"deepEqual (dict "a" (list 1)) (dict "a" (list 1))"#,
+                r#"true"#,
+            ),
+            (r#"deepEqual (splitList "," "a") (list "a")"#, r#"false"#),
+            (r#"deepEqual nil nil"#, r#"true"#),
+            (r#"deepEqual 1.5 1.5"#, r#"true"#),
+        ]);
+    }
 }

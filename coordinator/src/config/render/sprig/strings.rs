@@ -11,6 +11,9 @@
 use super::super::value::{ElemKind, Func, MapKind, Ty, Value};
 use super::casing;
 use super::conv::{arg, arg_int, arg_str, go_quote, str_list, strval};
+use super::goutils::{
+    abbreviate_full, go_lower, go_upper, initials, nospace, swapcase, title, untitle, wrap_custom,
+};
 use std::collections::BTreeMap;
 
 /// The largest string `repeat`/`indent` will build; Go has no limit but memory, we refuse
@@ -36,215 +39,18 @@ pub(crate) fn go_slice(s: &str, lo: Option<i64>, hi: Option<i64>) -> Result<Stri
         return Err(format!("runtime error: slice bounds out of range [{l}:]"));
     }
     if l > h {
-        return Err(format!("runtime error: slice bounds out of range [{l}:{h}]"));
+        return Err(format!(
+            "runtime error: slice bounds out of range [{l}:{h}]"
+        ));
     }
-    Ok(bytes_str(s.as_bytes().get(l as usize..h as usize).unwrap_or(&[])))
+    Ok(bytes_str(
+        s.as_bytes().get(l as usize..h as usize).unwrap_or(&[]),
+    ))
 }
 
 /// Bytes back to a string; bytes of a cut character become U+FFFD.
-fn bytes_str(b: &[u8]) -> String {
+pub(crate) fn bytes_str(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// Go's `unicode.ToUpper` (simple mapping).
-pub(crate) fn go_upper(c: char) -> char {
-    let mut up = c.to_uppercase();
-    match (up.next(), up.next()) {
-        (Some(u), None) => u,
-        _ => c,
-    }
-}
-
-/// Go's `unicode.ToLower` (simple mapping).
-pub(crate) fn go_lower(c: char) -> char {
-    if c == '\u{130}' {
-        return 'i';
-    }
-    let mut low = c.to_lowercase();
-    match (low.next(), low.next()) {
-        (Some(l), None) => l,
-        _ => c,
-    }
-}
-
-/// Go's `unicode.ToTitle`: upper case except for the four digraphs with a title form.
-fn go_title(c: char) -> char {
-    match c {
-        'Ǆ' | 'ǅ' | 'ǆ' => 'ǅ',
-        'Ǉ' | 'ǈ' | 'ǉ' => 'ǈ',
-        'Ǌ' | 'ǋ' | 'ǌ' => 'ǋ',
-        'Ǳ' | 'ǲ' | 'ǳ' => 'ǲ',
-        c => go_upper(c),
-    }
-}
-
-fn is_title_case(c: char) -> bool {
-    matches!(c, 'ǅ' | 'ǈ' | 'ǋ' | 'ǲ' | '\u{1f88}'..='\u{1f8f}' | '\u{1f98}'..='\u{1f9f}'
-        | '\u{1fa8}'..='\u{1faf}' | '\u{1fbc}' | '\u{1fcc}' | '\u{1ffc}')
-}
-
-/// Go's `strings.Title`: title-cases the first letter of every word.
-fn title(s: &str) -> String {
-    let is_sep = |r: char| {
-        if r.is_ascii() {
-            !(r.is_ascii_alphanumeric() || r == '_')
-        } else if r.is_alphabetic() || r.is_numeric() {
-            false
-        } else {
-            r.is_whitespace()
-        }
-    };
-    let mut prev = ' ';
-    s.chars()
-        .map(|c| {
-            let out = if is_sep(prev) { go_title(c) } else { c };
-            prev = c;
-            out
-        })
-        .collect()
-}
-
-/// goutils' `Uncapitalize`: lower-cases the first rune of every whitespace-separated word.
-fn untitle(s: &str) -> String {
-    let mut next = true;
-    s.chars()
-        .map(|c| {
-            if c.is_whitespace() {
-                next = true;
-                c
-            } else if next {
-                next = false;
-                go_lower(c)
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// goutils' `SwapCase`.
-fn swapcase(s: &str) -> String {
-    let mut whitespace = true;
-    s.chars()
-        .map(|c| {
-            if c.is_uppercase() || is_title_case(c) {
-                whitespace = false;
-                go_lower(c)
-            } else if c.is_lowercase() {
-                let out = if whitespace { go_title(c) } else { go_upper(c) };
-                whitespace = false;
-                out
-            } else {
-                whitespace = c.is_whitespace();
-                c
-            }
-        })
-        .collect()
-}
-
-/// Go's `unicode.IsSpace` for a single byte seen as a rune (goutils reads bytes as runes).
-fn is_space_byte(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x85 | 0xa0)
-}
-
-/// goutils' `DeleteWhiteSpace`: works on bytes, re-encoding each kept byte as a rune (so
-/// non-ASCII text is mangled exactly as Go mangles it) unless nothing was removed.
-fn nospace(s: &str) -> String {
-    if !s.bytes().any(is_space_byte) {
-        return s.to_string();
-    }
-    s.bytes()
-        .filter(|b| !is_space_byte(*b))
-        .map(char::from)
-        .collect()
-}
-
-/// goutils' `Initials`: the first byte (as a rune) of every whitespace-separated word.
-fn initials(s: &str) -> String {
-    let mut gap = true;
-    let mut out = String::new();
-    for b in s.bytes() {
-        if is_space_byte(b) {
-            gap = true;
-        } else if gap {
-            out.push(char::from(b));
-            gap = false;
-        }
-    }
-    out
-}
-
-/// goutils' `AbbreviateFull` (errors become "").
-fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
-    let len = s.len() as i64;
-    if s.is_empty() || max_width < 4 {
-        return String::new();
-    }
-    if len <= max_width {
-        return s.to_string();
-    }
-    let mut offset = offset.min(len);
-    if len - offset < max_width - 3 {
-        offset = len - (max_width - 3);
-    }
-    let b = s.as_bytes();
-    let cut = |lo: i64, hi: i64| bytes_str(b.get(lo.max(0) as usize..hi as usize).unwrap_or(&[]));
-    if offset <= 4 {
-        return cut(0, max_width - 3) + "...";
-    }
-    if max_width < 7 {
-        return String::new();
-    }
-    if offset + max_width - 3 < len {
-        let rest = cut(offset, len);
-        return "...".to_string() + &abbreviate_full(&rest, 0, max_width - 3);
-    }
-    "...".to_string() + &cut(len - (max_width - 3), len)
-}
-
-/// goutils' `WrapCustom` on bytes.
-fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
-    if s.is_empty() {
-        return String::new();
-    }
-    let newline = if newline.is_empty() { "\n" } else { newline }.as_bytes();
-    let width = width.max(1) as usize;
-    let b = s.as_bytes();
-    let len = b.len();
-    let mut offset = 0usize;
-    let mut out: Vec<u8> = Vec::new();
-    while len - offset > width {
-        if b[offset] == b' ' {
-            offset += 1;
-            continue;
-        }
-        let end = width + offset + 1;
-        let window = &b[offset..end];
-        if let Some(sp) = window.iter().rposition(|c| *c == b' ') {
-            out.extend_from_slice(&b[offset..offset + sp]);
-            out.extend_from_slice(newline);
-            offset += sp + 1;
-        } else if wrap_long {
-            out.extend_from_slice(&b[offset..offset + width]);
-            out.extend_from_slice(newline);
-            offset += width;
-        } else {
-            let end = width + offset;
-            match b[end..].iter().position(|c| *c == b' ') {
-                None => {
-                    out.extend_from_slice(&b[offset..]);
-                    offset = len;
-                }
-                Some(i) => {
-                    out.extend_from_slice(&b[offset..end + i]);
-                    out.extend_from_slice(newline);
-                    offset = end + i + 1;
-                }
-            }
-        }
-    }
-    out.extend_from_slice(b.get(offset..).unwrap_or(&[]));
-    bytes_str(&out)
 }
 
 /// Go's `strings.Repeat`, refusing negative counts as Go panics, and huge results.
@@ -491,7 +297,9 @@ pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
         Func::new(&[Int, S], |a| {
             let pad = go_repeat(" ", arg_int(&a, 0)?)?;
             let s = arg_str(&a, 1)?;
-            Ok(Value::str(pad.clone() + &s.replace('\n', &format!("\n{pad}"))))
+            Ok(Value::str(
+                pad.clone() + &s.replace('\n', &format!("\n{pad}")),
+            ))
         }),
     ));
     out.push((
@@ -566,4 +374,116 @@ pub(crate) fn register(out: &mut Vec<(&'static str, Func)>) {
         }),
     ));
     let _ = ElemKind::String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::check;
+
+    /// Each expected string is what the Go oracle (`gorender`, Go 1.19 + sprig 3.2.3)
+    /// printed for `{{ EXPR }}`; `ERR` rows are the tail of its error message.
+    #[test]
+    fn matches_go_oracle() {
+        check(&[
+            (r#"upper "héllo ßtraße""#, r#"HÉLLO ßTRAßE"#),
+            (r#"lower "HÉLLO İ""#, r#"héllo i"#),
+            (
+                r#"title "hello wOrld foo_bar x-y""#,
+                r#"Hello WOrld Foo_bar X-Y"#,
+            ),
+            (r#"untitle "Hello World FOO""#, r#"hello world fOO"#),
+            (r#"trim "  \t hi  \n""#, r#"hi"#),
+            (r#"trimAll "$" "$$5.00$""#, r#"5.00"#),
+            (r#"trimall "ab" "abcba""#, r#"c"#),
+            (r#"trimSuffix "-" "hello-""#, r#"hello"#),
+            (r#"trimPrefix "-" "-hello""#, r#"hello"#),
+            (r#"abbrev 5 "hello world""#, r#"he..."#),
+            (r#"abbrev 3 "hello world""#, r#"hello world"#),
+            (r#"abbrevboth 5 10 "1234 5678 9123""#, r#"...5678..."#),
+            (r#"abbrevboth 0 10 "1234 5678 9123""#, r#"1234 56..."#),
+            (r#"trunc 5 "hello world""#, r#"hello"#),
+            (r#"trunc -5 "hello world""#, r#"world"#),
+            (r#"trunc 50 "hello""#, r#"hello"#),
+            (r#"substr 0 5 "hello world""#, r#"hello"#),
+            (r#"substr 6 -1 "hello world""#, r#"world"#),
+            (r#"substr -1 3 "hello""#, r#"hel"#),
+            (
+                r#"substr 2 1 "hello""#,
+                r#"ERR error calling substr: runtime error: slice bounds out of range [2:1]"#,
+            ),
+            (r#"substr 0 10 "hello""#, r#"hello"#),
+            (
+                r#"substr -1 10 "hello""#,
+                r#"ERR error calling substr: runtime error: slice bounds out of range [:10] with length 5"#,
+            ),
+            (r#"repeat 3 "ab""#, r#"ababab"#),
+            (
+                r#"repeat -1 "ab""#,
+                r#"ERR error calling repeat: strings: negative Repeat count"#,
+            ),
+            (r#"nospace "h e l l o""#, r#"hello"#),
+            (r#"nospace "hé llo""#, r#"hÃ©llo"#),
+            (r#"initials "hello world foo""#, r#"hwf"#),
+            (r#"swapcase "Hello World hELLO""#, r#"hELLO wORLD Hello"#),
+            (
+                r#"wrap 5 "hello world foo bar""#,
+                r#"hello
+world
+foo
+bar"#,
+            ),
+            (
+                r#"wrap 3 "abcdefgh ij""#,
+                r#"abcdefgh
+ij"#,
+            ),
+            (
+                r#"wrapWith 5 "\t" "hello world foo bar""#,
+                r#"hello	world	foo	bar"#,
+            ),
+            (r#"wrapWith 3 "|" "abcdefgh ij""#, r#"abc|def|gh|ij"#),
+            (r#"contains "ell" "hello""#, r#"true"#),
+            (r#"hasPrefix "he" "hello""#, r#"true"#),
+            (r#"hasSuffix "lo" "hello""#, r#"true"#),
+            (
+                r#"quote "a\"b" 1 nil "c\td" 2.5"#,
+                r#""a\"b" "1" "c\td" "2.5""#,
+            ),
+            (r#"squote "a" 1 nil true"#, r#"'a' '1' 'true'"#),
+            (r#"cat "a" 1 nil (list 1 2) 2.5"#, r#"a 1 [1 2] 2.5"#),
+            (
+                r#"indent 2 "a\nb""#,
+                r#"  a
+  b"#,
+            ),
+            (r#"replace "a" "b" "banana""#, r#"bbnbnb"#),
+            (r#"replace "" "-" "abc""#, r#"-a-b-c-"#),
+            (r#"plural "one" "many" 1"#, r#"one"#),
+            (r#"plural "one" "many" 2"#, r#"many"#),
+            (r#"toString 1.5"#, r#"1.5"#),
+            (r#"toString (list 1 "a")"#, r#"[1 a]"#),
+            (r#"toString nil"#, r#"<nil>"#),
+            (r#"toStrings (list 1 nil "a" 2.5)"#, r#"[1 a 2.5]"#),
+            (r#"toStrings "abc""#, r#"[abc]"#),
+            (r#"toStrings nil"#, r#"[]"#),
+            (r#"split "," "a,b,c""#, r#"map[_0:a _1:b _2:c]"#),
+            (r#"split "" "abc""#, r#"map[_0:a _1:b _2:c]"#),
+            (r#"splitList "," "a,b,,c""#, r#"[a b  c]"#),
+            (r#"splitList "" "héllo""#, r#"[h é l l o]"#),
+            (r#"splitn "," 2 "a,b,c""#, r#"map[_0:a _1:b,c]"#),
+            (r#"splitn "," 0 "a,b,c""#, r#"map[]"#),
+            (r#"splitn "" 2 "abc""#, r#"map[_0:a _1:bc]"#),
+            (r#"join "-" (list 1 "a" nil 2.5)"#, r#"1-a-2.5"#),
+            (r#"join "," "abc""#, r#"abc"#),
+            (r#"join "," (splitList "." "a.b")"#, r#"a,b"#),
+            (r#"sortAlpha (list "b" "a" 10 2)"#, r#"[10 2 a b]"#),
+            (r#"sortAlpha "x""#, r#"[x]"#),
+            (r#"sortAlpha nil"#, r#"[<nil>]"#),
+            (r#"hello"#, r#"Hello!"#),
+            (r#"title "ǆemal""#, r#"ǅemal"#),
+            (r#"quote "é\u00a0x""#, r#""é\u00a0x""#),
+            (r#"swapcase "ǆ ǅ""#, r#"ǅ ǆ"#),
+            (r#"title "x.y-z_w""#, r#"X.Y-Z_w"#),
+        ]);
+    }
 }

@@ -21,7 +21,7 @@ use super::super::value::{ElemKind, MapKind, Value};
 use super::resolve::{self, resolve, short_tag, Scalar, BINARY_TAG, MAP_TAG, SEQ_TAG};
 
 /// The deepest nesting we decode.
-pub(super) const MAX_DEPTH: usize = 1000;
+pub(super) const MAX_DEPTH: usize = 500;
 
 enum Kind {
     Scalar {
@@ -258,7 +258,10 @@ impl<'a> Decoder<'a> {
         let value = if tag == SEQ_TAG || tag == MAP_TAG {
             String::new()
         } else if text.len() > 10 {
-            let cut = (0..=7).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            let cut = (0..=7)
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
             format!(" `{}...`", &text[..cut])
         } else {
             format!(" `{text}`")
@@ -348,7 +351,8 @@ impl<'a> Decoder<'a> {
         keys: KeyType,
         depth: usize,
     ) -> Result<(), Fatal> {
-        let want_map = || "yaml: map merge requires map or sequence of maps as the value".to_string();
+        let want_map =
+            || "yaml: map merge requires map or sequence of maps as the value".to_string();
         match &self.node(id)?.kind {
             Kind::Map(_) => {
                 self.count()?;

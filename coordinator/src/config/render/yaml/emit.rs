@@ -96,11 +96,23 @@ impl Emitter {
                         self.indicator(":", false, false, false);
                     } else {
                         self.indicator("?", true, false, true);
-                        self.node(key, Ctx { mapping: true, simple_key: false });
+                        self.node(
+                            key,
+                            Ctx {
+                                mapping: true,
+                                simple_key: false,
+                            },
+                        );
                         self.write_indent();
                         self.indicator(":", true, false, true);
                     }
-                    self.node(value, Ctx { mapping: true, simple_key: false });
+                    self.node(
+                        value,
+                        Ctx {
+                            mapping: true,
+                            simple_key: false,
+                        },
+                    );
                 }
                 self.pop_indent();
             }
@@ -122,10 +134,8 @@ impl Emitter {
         if ctx.simple_key && a.multiline {
             style = Style::DoubleQuoted;
         }
-        if style == Style::Plain {
-            if !a.block_plain || (value.is_empty() && ctx.simple_key) {
-                style = Style::SingleQuoted;
-            }
+        if style == Style::Plain && (!a.block_plain || (value.is_empty() && ctx.simple_key)) {
+            style = Style::SingleQuoted;
         }
         if style == Style::SingleQuoted && !a.single_quoted {
             style = Style::DoubleQuoted;
@@ -179,8 +189,7 @@ impl Emitter {
 
     fn write_indent(&mut self) {
         let indent = self.indent.max(0) as usize;
-        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace)
-        {
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.put_break();
         }
         while self.column < indent {

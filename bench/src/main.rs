@@ -1,0 +1,181 @@
+//! `conveyor-bench`: benchmarks that print a table for people and, with `--json`, one JSON
+//! object as the last line for tools.
+//!
+//! - `gen`: write a synthetic monorepo (werf.yaml + partials) to a directory.
+//! - `plan`: render + parse + plan time (median, min, max of `--runs`) and peak RSS for
+//!   synthetic monorepos of the given sizes. Each size runs in a child process of this binary,
+//!   so its peak RSS is its own.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use conveyor_bench::gen::{monorepo, Shape};
+use conveyor_coordinator::config::render::{render, FileSource, RenderInput};
+use conveyor_coordinator::{config, plan};
+
+#[derive(Parser)]
+#[command(name = "conveyor-bench", about = "Conveyor's benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a synthetic monorepo to DIR.
+    Gen {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        images: usize,
+        #[arg(long, default_value_t = 4)]
+        artifacts: usize,
+    },
+    /// Time render + parse + plan and measure peak RSS, per monorepo size.
+    Plan {
+        /// Monorepo sizes (service images).
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        images: Vec<usize>,
+        /// Timed runs per size (the median is reported, with min and max).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+        /// Internal: run one size in this process and print `seconds... rss_kb`.
+        #[arg(long, hide = true)]
+        child: bool,
+    },
+}
+
+struct MapFiles(BTreeMap<String, Vec<u8>>);
+
+impl FileSource for MapFiles {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        self.0.get(path).cloned()
+    }
+    fn list(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+}
+
+/// Render + load + plan once; returns the number of stages planned.
+fn front_end(project: &conveyor_bench::gen::Project, files: &MapFiles) -> Result<usize> {
+    let env = |_: &str| None;
+    let input = RenderInput {
+        config_name: "werf.yaml",
+        config: &project.werf_yaml,
+        files,
+        env: &env,
+    };
+    let rendered = render(&input).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cfg = config::load("werf.yaml", &rendered.text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let p = plan::plan(&cfg, &BTreeMap::new()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(p.images.iter().map(|i| i.stages.len()).sum())
+}
+
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn child(images: usize, runs: usize) -> Result<()> {
+    let project = monorepo(Shape {
+        images,
+        artifacts: 4,
+    });
+    let files = MapFiles(
+        project
+            .files
+            .iter()
+            .map(|(p, c)| (p.clone(), c.clone().into_bytes()))
+            .collect(),
+    );
+    let mut times = vec![];
+    let mut stages = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        stages = front_end(&project, &files)?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    let times: Vec<String> = times.iter().map(|t| format!("{t:.6}")).collect();
+    println!("{} {} {}", stages, peak_rss_kb(), times.join(" "));
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Gen {
+            dir,
+            images,
+            artifacts,
+        } => {
+            let project = monorepo(Shape { images, artifacts });
+            std::fs::create_dir_all(dir.join(".werf"))?;
+            std::fs::write(dir.join("werf.yaml"), &project.werf_yaml)?;
+            for (path, content) in &project.files {
+                std::fs::write(dir.join(path), content)?;
+            }
+            println!(
+                "wrote {} ({images} images, {artifacts} artifacts)",
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Plan {
+            images,
+            runs,
+            json,
+            child: true,
+        } => {
+            let _ = json;
+            child(images.first().copied().unwrap_or(1000), runs.max(1))
+        }
+        Command::Plan {
+            images, runs, json, ..
+        } => {
+            let exe = std::env::current_exe()?;
+            let mut results = vec![];
+            println!("| images | stages | median s | min s | max s | peak RSS MB |");
+            println!("|---:|---:|---:|---:|---:|---:|");
+            for n in images {
+                let out = std::process::Command::new(&exe)
+                    .args(["plan", "--child", "--images", &n.to_string(), "--runs"])
+                    .arg(runs.max(1).to_string())
+                    .output()
+                    .context("running the child benchmark")?;
+                if !out.status.success() {
+                    bail!("{n} images: {}", String::from_utf8_lossy(&out.stderr));
+                }
+                let text = String::from_utf8_lossy(&out.stdout);
+                let mut f = text.split_whitespace();
+                let stages: usize = f.next().context("stages")?.parse()?;
+                let rss_mb = f.next().context("rss")?.parse::<f64>()? / 1024.0;
+                let mut t: Vec<f64> = f.map(|x| x.parse().unwrap_or(f64::NAN)).collect();
+                t.sort_by(|a, b| a.total_cmp(b));
+                let median = t[t.len() / 2];
+                println!(
+                    "| {n} | {stages} | {median:.4} | {:.4} | {:.4} | {rss_mb:.1} |",
+                    t[0],
+                    t[t.len() - 1]
+                );
+                results.push(serde_json::json!({
+                    "images": n, "stages": stages, "wallSeconds": median,
+                    "minSeconds": t[0], "maxSeconds": t[t.len() - 1], "peakRssMb": rss_mb,
+                }));
+            }
+            if json {
+                println!("{}", serde_json::json!({ "plan": results }));
+            }
+            Ok(())
+        }
+    }
+}

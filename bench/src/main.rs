@@ -7,6 +7,10 @@
 //!   so its peak RSS is its own.
 
 use std::collections::BTreeMap;
+
+/// The same allocator as the `conveyor` binary, so the front end is measured as users run it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -61,8 +65,11 @@ impl FileSource for MapFiles {
     }
 }
 
-/// Render + load + plan once; returns the number of stages planned.
-fn front_end(project: &conveyor_bench::gen::Project, files: &MapFiles) -> Result<usize> {
+/// Render + load + plan once; returns the number of stages planned and each phase's seconds.
+fn front_end(
+    project: &conveyor_bench::gen::Project,
+    files: &MapFiles,
+) -> Result<(usize, [f64; 3])> {
     let env = |_: &str| None;
     let input = RenderInput {
         config_name: "werf.yaml",
@@ -70,10 +77,15 @@ fn front_end(project: &conveyor_bench::gen::Project, files: &MapFiles) -> Result
         files,
         env: &env,
     };
+    let t0 = Instant::now();
     let rendered = render(&input).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t1 = Instant::now();
     let cfg = config::load("werf.yaml", &rendered.text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t2 = Instant::now();
     let p = plan::plan(&cfg, &BTreeMap::new()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(p.images.iter().map(|i| i.stages.len()).sum())
+    let t3 = Instant::now();
+    let phases = [t1 - t0, t2 - t1, t3 - t2].map(|d| d.as_secs_f64());
+    Ok((p.images.iter().map(|i| i.stages.len()).sum(), phases))
 }
 
 fn peak_rss_kb() -> u64 {
@@ -101,10 +113,19 @@ fn child(images: usize, runs: usize) -> Result<()> {
     );
     let mut times = vec![];
     let mut stages = 0;
+    let mut phases = vec![];
     for _ in 0..runs {
         let start = Instant::now();
-        stages = front_end(&project, &files)?;
+        let (n, p) = front_end(&project, &files)?;
+        stages = n;
         times.push(start.elapsed().as_secs_f64());
+        phases.push(p);
+    }
+    // Per-phase medians go to stderr for whoever profiles.
+    for (k, name) in ["render", "load", "plan"].iter().enumerate() {
+        let mut v: Vec<f64> = phases.iter().map(|p| p[k]).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        eprintln!("{images} images: {name} {:.4} s (median)", v[v.len() / 2]);
     }
     let times: Vec<String> = times.iter().map(|t| format!("{t:.6}")).collect();
     println!("{} {} {}", stages, peak_rss_kb(), times.join(" "));
@@ -155,6 +176,7 @@ fn main() -> Result<()> {
                 if !out.status.success() {
                     bail!("{n} images: {}", String::from_utf8_lossy(&out.stderr));
                 }
+                eprint!("{}", String::from_utf8_lossy(&out.stderr));
                 let text = String::from_utf8_lossy(&out.stdout);
                 let mut f = text.split_whitespace();
                 let stages: usize = f.next().context("stages")?.parse()?;

@@ -9,6 +9,9 @@ mod exit;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Conveyor: build the images of a werf.yaml on a cluster, every stage once.
 #[derive(Parser, Debug)]
 #[command(name = "conveyor", version, about, long_about = None)]

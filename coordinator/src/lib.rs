@@ -10,3 +10,4 @@
 pub mod config;
 pub mod plan;
 pub mod registry;
+pub mod rpc;

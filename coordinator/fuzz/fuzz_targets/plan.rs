@@ -1,7 +1,8 @@
 //! Fuzzes the whole front end: render → load (YAML, model, validation) → plan. Any text as
 //! werf.yaml must plan or fail with an error; never panic, hang or overflow.
 //!
-//! Run: `cd coordinator/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run plan -- -max_total_time=300`
+//! Run: `cd coordinator/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O plan corpus/plan seeds/plan --
+//! -max_total_time=300` (`corpus/` is the fuzzer's working set, not committed)
 #![no_main]
 
 use std::collections::BTreeMap;

@@ -1,7 +1,8 @@
 //! Fuzzes the Go-template renderer: any text as werf.yaml, with a few project files and
 //! partials around it, must render or fail with an error; never panic, hang or overflow.
 //!
-//! Run: `cd coordinator/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run render -- -max_total_time=300`
+//! Run: `cd coordinator/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -O render corpus/render seeds/render --
+//! -max_total_time=300` (`corpus/` is the fuzzer's working set, not committed)
 //! (RUSTC_BOOTSTRAP lets cargo fuzz's sanitizer flags through a stable toolchain).
 #![no_main]
 

@@ -83,8 +83,82 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// Streams larger than this are parsed in two halves on two threads (10,000 images render to
+/// about 5 MB; parsing is most of `load`'s time).
+const PARALLEL_FROM: usize = 1 << 20;
+
 /// Parses a multi-document YAML stream into documents.
+///
+/// A large stream is cut at a `---` line near its middle and both halves are parsed at once.
+/// That is safe: a line starting with `---` ends any scalar and starts a document, so each half
+/// is a valid stream of exactly the documents it holds, and anchors never cross documents.
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
+    let Some(cut) = (text.len() >= PARALLEL_FROM)
+        .then(|| document_start_near(text, text.len() / 2))
+        .flatten()
+    else {
+        return parse_one(text);
+    };
+    let (head, tail) = text.split_at(cut);
+    let lines_before = head.matches('\n').count();
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| parse_one(tail));
+        let first = parse_one(head);
+        (first, second.join())
+    });
+    let mut docs = first?;
+    let second = match second {
+        Ok(result) => result.map_err(|mut e| {
+            e.line += lines_before;
+            e
+        })?,
+        Err(_) => return parse_one(text),
+    };
+    let offset = docs.len();
+    for mut doc in second {
+        doc.index += offset;
+        doc.line += lines_before;
+        if let Some(root) = doc.root.as_mut() {
+            shift_lines(root, lines_before);
+        }
+        docs.push(doc);
+    }
+    Ok(docs)
+}
+
+/// The byte offset of the first line at or after `from` that starts a document (`---` then a
+/// space, a newline or the end).
+fn document_start_near(text: &str, from: usize) -> Option<usize> {
+    let mut pos = text.get(from..)?.find('\n')? + from + 1;
+    while pos < text.len() {
+        let rest = &text[pos..];
+        if rest.starts_with("---")
+            && matches!(
+                rest.as_bytes().get(3),
+                None | Some(b' ' | b'\n' | b'\r' | b'\t')
+            )
+        {
+            return Some(pos);
+        }
+        pos += rest.find('\n')? + 1;
+    }
+    None
+}
+
+fn shift_lines(node: &mut Node, by: usize) {
+    node.line += by;
+    match &mut node.kind {
+        NodeKind::Scalar { .. } => {}
+        NodeKind::Seq(items) => items.iter_mut().for_each(|n| shift_lines(n, by)),
+        NodeKind::Map(pairs) => pairs.iter_mut().for_each(|(k, v)| {
+            shift_lines(k, by);
+            shift_lines(v, by);
+        }),
+    }
+}
+
+/// Parses a stream on this thread.
+fn parse_one(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| SyntaxError {
@@ -260,6 +334,28 @@ mod tests {
         };
         assert_eq!(pairs[0].1.kind, pairs[1].1.kind);
         assert_eq!(pairs[1].1.line, 2);
+    }
+
+    #[test]
+    fn large_streams_parse_in_halves_with_the_same_result() {
+        let mut text = String::from("project: p\nconfigVersion: 1\n");
+        for i in 0..40_000 {
+            text.push_str(&format!(
+                "---\nimage: i{i}\nshell:\n  install: [\"echo {i}\"]\n"
+            ));
+            if i % 1000 == 0 {
+                text.push_str("---\n");
+            }
+        }
+        assert!(
+            text.len() >= PARALLEL_FROM,
+            "the test must take the parallel path"
+        );
+        let halves = parse(&text).unwrap();
+        let whole = parse_one(&text).unwrap();
+        assert_eq!(halves, whole);
+        let bad = format!("{text}---\na: [b\n");
+        assert_eq!(parse(&bad).unwrap_err(), parse_one(&bad).unwrap_err());
     }
 
     #[test]

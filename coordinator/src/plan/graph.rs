@@ -18,7 +18,13 @@ pub struct Edge {
 
 /// Each image's edges, by index. Names were checked to exist by `config::load`.
 pub fn edges(config: &Config) -> Vec<Vec<Edge>> {
-    let index = |name: &str| config.images.iter().position(|i| i.name == name);
+    let by_name: std::collections::HashMap<&str, usize> = config
+        .images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| (image.name.as_str(), i))
+        .collect();
+    let index = |name: &str| by_name.get(name).copied();
     config
         .images
         .iter()

@@ -136,8 +136,9 @@ fn err_at(config: &Config, image: &Image, line: usize, message: String) -> Confi
 }
 
 fn check_names(config: &Config) -> Result<(), ConfigError> {
-    for (i, image) in config.images.iter().enumerate() {
-        if let Some(first) = config.images[..i].iter().find(|o| o.name == image.name) {
+    let mut seen: std::collections::HashMap<&str, &Image> = std::collections::HashMap::new();
+    for image in &config.images {
+        if let Some(first) = seen.insert(&image.name, image) {
             let message = if image.name.is_empty() {
                 format!(
                     "A second nameless image (the first is at line {}); name them with `image: NAME`",
@@ -159,6 +160,8 @@ fn check_names(config: &Config) -> Result<(), ConfigError> {
 
 /// `fromImage`, `fromImageArtifact` and imports name existing images of the right kind.
 fn check_references(config: &Config) -> Result<(), ConfigError> {
+    let by_name: std::collections::HashMap<&str, &Image> =
+        config.images.iter().map(|i| (i.name.as_str(), i)).collect();
     for image in &config.images {
         let mut refs: Vec<(&str, ImageKind, usize, &str)> = vec![];
         match &image.base {
@@ -188,7 +191,7 @@ fn check_references(config: &Config) -> Result<(), ConfigError> {
                     ),
                 ));
             }
-            let Some(target) = config.get(name) else {
+            let Some(target) = by_name.get(name) else {
                 let known: Vec<&str> = config
                     .images
                     .iter()

@@ -11,3 +11,4 @@ pub mod config;
 pub mod plan;
 pub mod registry;
 pub mod rpc;
+pub mod store;

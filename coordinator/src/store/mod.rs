@@ -1,0 +1,136 @@
+//! What the coordinator must not forget: finished stages (signature → where the image is and
+//! what it was built from), builds, running tasks and stage cost history.
+//!
+//! [`Store`] is the interface; [`RocksStore`] keeps it in RocksDB (one column family per kind
+//! of record, writes that must survive a crash synced), [`MemoryStore`] is the in-memory twin
+//! for unit tests. Records are JSON: small, readable with `ldb`, and tolerant of added fields.
+//!
+//! Invariant: a stage record is written only after its image is in the registry (the worker
+//! reports a digest), so a recorded signature is always a cache hit that can be pulled.
+
+mod memory;
+mod rocks;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use memory::MemoryStore;
+pub use rocks::RocksStore;
+
+/// The store's on-disk schema; a DB written with another version is refused, not misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A finished stage: where its image is and what it was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageRecord {
+    pub signature: String,
+    /// werf's stage name (`install`, ...).
+    pub stage: String,
+    /// Where the image is: `REPO:SIGNATURE` in the registry, or a local tag.
+    pub reference: String,
+    /// The image digest (`sha256:...`).
+    pub digest: String,
+    pub size: u64,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    /// The worker that built it.
+    pub built_by: String,
+    pub duration_ms: u64,
+    /// The stage's recorded inputs (they explain a rebuild).
+    pub inputs: Vec<(String, String)>,
+}
+
+/// Where a build is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BuildStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// A build: what was asked and how far it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildRecord {
+    pub id: String,
+    pub project: String,
+    pub status: BuildStatus,
+    pub created_ms: u64,
+    pub finished_ms: Option<u64>,
+    /// The plan as JSON (`plan::output::json`), so a restarted coordinator can go on.
+    pub plan: String,
+    /// Per stage signature: `queued`, `running`, `cached`, `built`, `shared`, `failed`.
+    pub stages: BTreeMap<String, String>,
+}
+
+/// A task handed to a worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskRecord {
+    pub signature: String,
+    pub lease: u64,
+    pub worker: String,
+    pub attempt: u32,
+    pub deadline_ms: u64,
+}
+
+/// Why the store failed. Opening errors are environment errors (the path, another coordinator
+/// holding the DB); the rest mean the DB is damaged or the disk failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("Cannot open the database at `{path}`: {message}")]
+    Open { path: String, message: String },
+    #[error("The database at `{path}` is used by another coordinator (its lock is held)")]
+    Locked { path: String },
+    #[error("The database at `{path}` has schema {found}; this coordinator reads schema {SCHEMA_VERSION}")]
+    Schema { path: String, found: String },
+    #[error("Database error: {0}")]
+    Db(String),
+    #[error("Corrupt record `{key}` in `{family}`: {message}")]
+    Corrupt {
+        family: &'static str,
+        key: String,
+        message: String,
+    },
+}
+
+/// The coordinator's memory. Implementations are safe to share between threads.
+pub trait Store: Send + Sync {
+    fn stage(&self, signature: &str) -> Result<Option<StageRecord>, StoreError>;
+    /// Records a finished stage (synced before returning).
+    fn put_stage(&self, record: &StageRecord) -> Result<(), StoreError>;
+    /// Forgets a stage whose image turned out to be gone from the registry.
+    fn delete_stage(&self, signature: &str) -> Result<(), StoreError>;
+
+    fn build(&self, id: &str) -> Result<Option<BuildRecord>, StoreError>;
+    /// Writes a build (synced).
+    fn put_build(&self, record: &BuildRecord) -> Result<(), StoreError>;
+    /// Every build, in id order.
+    fn builds(&self) -> Result<Vec<BuildRecord>, StoreError>;
+
+    /// Writes a running task (synced).
+    fn put_task(&self, record: &TaskRecord) -> Result<(), StoreError>;
+    fn delete_task(&self, signature: &str) -> Result<(), StoreError>;
+    /// Every running task.
+    fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError>;
+
+    /// The cost estimate (ms) for a kind of stage, e.g. `IMAGE/STAGE`, from past durations.
+    fn cost(&self, key: &str) -> Result<Option<u64>, StoreError>;
+    /// Folds a measured duration into the estimate (moving average).
+    fn record_cost(&self, key: &str, duration_ms: u64) -> Result<(), StoreError>;
+}
+
+/// The moving average `record_cost` keeps: new = (3 * old + sample) / 4.
+pub fn next_cost(old: Option<u64>, sample: u64) -> u64 {
+    match old {
+        None => sample,
+        Some(old) => (old.saturating_mul(3).saturating_add(sample)) / 4,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,176 @@
+//! The [`Store`] in RocksDB: one column family per kind of record, a schema version under
+//! `meta`, synced writes for everything a crash must not lose.
+
+use std::path::Path;
+
+use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteOptions, DB};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{next_cost, BuildRecord, StageRecord, Store, StoreError, TaskRecord, SCHEMA_VERSION};
+
+const STAGES: &str = "stages";
+const BUILDS: &str = "builds";
+const TASKS: &str = "tasks";
+const COSTS: &str = "costs";
+const META: &str = "meta";
+const FAMILIES: [&str; 5] = [STAGES, BUILDS, TASKS, COSTS, META];
+
+/// A [`Store`] in a RocksDB directory.
+pub struct RocksStore {
+    db: DB,
+    path: String,
+}
+
+impl RocksStore {
+    /// Opens (or creates) the DB at `path`. Fails clearly when another process holds it or
+    /// when it was written with another schema.
+    pub fn open(path: &Path) -> Result<RocksStore, StoreError> {
+        let shown = path.display().to_string();
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let families = FAMILIES
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, families).map_err(|e| {
+            let message = e.to_string();
+            if message.contains("lock") || message.contains("LOCK") {
+                StoreError::Locked {
+                    path: shown.clone(),
+                }
+            } else {
+                StoreError::Open {
+                    path: shown.clone(),
+                    message,
+                }
+            }
+        })?;
+        let store = RocksStore { db, path: shown };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Writes the schema version into a new DB; refuses a DB with another one.
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let want = SCHEMA_VERSION.to_string();
+        match self.raw_get(META, "schema")? {
+            None => self.raw_put(META, "schema", want.as_bytes()),
+            Some(found) if found == want.as_bytes() => Ok(()),
+            Some(found) => Err(StoreError::Schema {
+                path: self.path.clone(),
+                found: String::from_utf8_lossy(&found).into_owned(),
+            }),
+        }
+    }
+
+    fn family(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| StoreError::Db(format!("column family `{name}` is missing")))
+    }
+
+    fn raw_get(&self, family: &'static str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get_cf(self.family(family)?, key)
+            .map_err(|e| StoreError::Db(e.to_string()))
+    }
+
+    /// A synced put: on return the record survives a crash of the process or the machine.
+    pub(super) fn raw_put(
+        &self,
+        family: &'static str,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db
+            .put_cf_opt(self.family(family)?, key, value, &wo)
+            .map_err(|e| StoreError::Db(e.to_string()))
+    }
+
+    fn raw_delete(&self, family: &'static str, key: &str) -> Result<(), StoreError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db
+            .delete_cf_opt(self.family(family)?, key, &wo)
+            .map_err(|e| StoreError::Db(e.to_string()))
+    }
+
+    fn get<T: DeserializeOwned>(
+        &self,
+        family: &'static str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.raw_get(family, key)?
+            .map(|bytes| decode(family, key, &bytes))
+            .transpose()
+    }
+
+    fn put<T: Serialize>(&self, family: &'static str, key: &str, v: &T) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(v).map_err(|e| StoreError::Db(e.to_string()))?;
+        self.raw_put(family, key, &bytes)
+    }
+
+    fn all<T: DeserializeOwned>(&self, family: &'static str) -> Result<Vec<T>, StoreError> {
+        let mut out = vec![];
+        for item in self
+            .db
+            .iterator_cf(self.family(family)?, IteratorMode::Start)
+        {
+            let (key, value) = item.map_err(|e| StoreError::Db(e.to_string()))?;
+            out.push(decode(family, &String::from_utf8_lossy(&key), &value)?);
+        }
+        Ok(out)
+    }
+}
+
+fn decode<T: DeserializeOwned>(
+    family: &'static str,
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        family,
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+impl Store for RocksStore {
+    fn stage(&self, signature: &str) -> Result<Option<StageRecord>, StoreError> {
+        self.get(STAGES, signature)
+    }
+    fn put_stage(&self, record: &StageRecord) -> Result<(), StoreError> {
+        self.put(STAGES, &record.signature, record)
+    }
+    fn delete_stage(&self, signature: &str) -> Result<(), StoreError> {
+        self.raw_delete(STAGES, signature)
+    }
+    fn build(&self, id: &str) -> Result<Option<BuildRecord>, StoreError> {
+        self.get(BUILDS, id)
+    }
+    fn put_build(&self, record: &BuildRecord) -> Result<(), StoreError> {
+        self.put(BUILDS, &record.id, record)
+    }
+    fn builds(&self) -> Result<Vec<BuildRecord>, StoreError> {
+        self.all(BUILDS)
+    }
+    fn put_task(&self, record: &TaskRecord) -> Result<(), StoreError> {
+        self.put(TASKS, &record.signature, record)
+    }
+    fn delete_task(&self, signature: &str) -> Result<(), StoreError> {
+        self.raw_delete(TASKS, signature)
+    }
+    fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
+        self.all(TASKS)
+    }
+    fn cost(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        self.get(COSTS, key)
+    }
+    fn record_cost(&self, key: &str, duration_ms: u64) -> Result<(), StoreError> {
+        let next = next_cost(self.cost(key)?, duration_ms);
+        self.put(COSTS, key, &next)
+    }
+}

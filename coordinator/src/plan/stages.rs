@@ -10,10 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use crate::config::error::ConfigError;
-use crate::config::model::{Base, Config, Image, Import, ImportStage};
+use crate::config::model::{Base, Command, Config, Image, Import, ImportSource, ImportStage};
 
 use super::reference::normalize;
 use super::signature::signature;
@@ -51,6 +49,56 @@ impl Chain {
             needs,
         });
     }
+}
+
+/// An import as it is hashed (field order is part of the signature format).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportInput<'a> {
+    source: String,
+    add: &'a str,
+    to: &'a str,
+    include_paths: &'a [String],
+    exclude_paths: &'a [String],
+    owner: &'a Option<String>,
+    group: &'a Option<String>,
+}
+
+/// The docker instructions as they are hashed.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+struct DockerInput<'a> {
+    volume: &'a [String],
+    expose: &'a [String],
+    env: &'a BTreeMap<String, String>,
+    label: &'a BTreeMap<String, String>,
+    entrypoint: Option<CommandInput<'a>>,
+    cmd: Option<CommandInput<'a>>,
+    workdir: &'a Option<String>,
+    user: &'a Option<String>,
+    healthcheck: &'a Option<String>,
+}
+
+/// `ENTRYPOINT`/`CMD` as hashed: `{"shell": "..."}` or `{"exec": [...]}`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum CommandInput<'a> {
+    Shell(&'a str),
+    Exec(&'a [String]),
+}
+
+impl<'a> From<&'a Command> for CommandInput<'a> {
+    fn from(c: &'a Command) -> Self {
+        match c {
+            Command::Shell(s) => CommandInput::Shell(s),
+            Command::Exec(v) => CommandInput::Exec(v),
+        }
+    }
+}
+
+/// Compact JSON of plain data (serializing strings, lists and maps cannot fail).
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 fn kv(k: &str, v: impl Into<String>) -> (String, String) {
@@ -92,7 +140,7 @@ pub(super) fn stages(ctx: &Ctx, image: &Image) -> Result<Vec<Stage>, ConfigError
         // beforeInstall's imports come after it; install's imports after install; and so on
         // (werf: importsBeforeInstall sits between beforeInstall and install).
         if !commands.is_empty() {
-            let mut inputs = vec![kv("commands", json!(commands).to_string())];
+            let mut inputs = vec![kv("commands", to_json(commands))];
             if let Some(v) = &shell.cache_version {
                 inputs.push(kv("cacheVersion", v.clone()));
             }
@@ -107,19 +155,20 @@ pub(super) fn stages(ctx: &Ctx, image: &Image) -> Result<Vec<Stage>, ConfigError
     }
     if !image.docker.is_empty() {
         let d = &image.docker;
-        let command = |c: &Option<crate::config::model::Command>| match c {
-            None => serde_json::Value::Null,
-            Some(crate::config::model::Command::Shell(s)) => json!({ "shell": s }),
-            Some(crate::config::model::Command::Exec(v)) => json!({ "exec": v }),
+        let input = DockerInput {
+            volume: &d.volume,
+            expose: &d.expose,
+            env: &d.env,
+            label: &d.label,
+            entrypoint: d.entrypoint.as_ref().map(CommandInput::from),
+            cmd: d.cmd.as_ref().map(CommandInput::from),
+            workdir: &d.workdir,
+            user: &d.user,
+            healthcheck: &d.healthcheck,
         };
-        let value = json!({
-            "VOLUME": d.volume, "EXPOSE": d.expose, "ENV": d.env, "LABEL": d.label,
-            "ENTRYPOINT": command(&d.entrypoint), "CMD": command(&d.cmd),
-            "WORKDIR": d.workdir, "USER": d.user, "HEALTHCHECK": d.healthcheck,
-        });
         chain.push(
             "dockerInstructions",
-            vec![kv("instructions", value.to_string())],
+            vec![kv("instructions", to_json(&input))],
             vec![],
         );
     }
@@ -197,8 +246,7 @@ fn import_stage(
     let mut specs = vec![];
     let mut needs = vec![];
     for import in imports {
-        let (crate::config::model::ImportSource::Image(source)
-        | crate::config::model::ImportSource::Artifact(source)) = &import.source;
+        let (ImportSource::Image(source) | ImportSource::Artifact(source)) = &import.source;
         let plan = ctx.planned.get(source).ok_or_else(|| {
             err(
                 ctx,
@@ -228,17 +276,16 @@ fn import_stage(
                 })?,
         };
         needs.push(source_signature.clone());
-        specs.push(json!({
-            "source": source_signature,
-            "add": import.add, "to": import.to,
-            "includePaths": import.include_paths, "excludePaths": import.exclude_paths,
-            "owner": import.owner, "group": import.group,
-        }));
+        specs.push(ImportInput {
+            source: source_signature,
+            add: &import.add,
+            to: &import.to,
+            include_paths: &import.include_paths,
+            exclude_paths: &import.exclude_paths,
+            owner: &import.owner,
+            group: &import.group,
+        });
     }
-    chain.push(
-        name,
-        vec![kv("imports", serde_json::Value::Array(specs).to_string())],
-        needs,
-    );
+    chain.push(name, vec![kv("imports", to_json(&specs))], needs);
     Ok(())
 }

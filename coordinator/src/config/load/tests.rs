@@ -98,3 +98,25 @@ fn meta_document_errors() {
         insta::assert_snapshot!(*name, err, text);
     }
 }
+
+#[test]
+fn large_configs_read_in_parallel_keep_document_order_and_the_first_error() {
+    let n = super::PARALLEL_FROM + 500;
+    let docs: Vec<String> = (0..n)
+        .map(|i| format!("image: i{i}\nfrom: alpine\nshell:\n  install: [\"echo {i}\"]\n"))
+        .collect();
+    let text = format!("{META}---\n{}", docs.join("---\n"));
+    let config = load("werf.yaml", &text).unwrap();
+    let names: Vec<String> = config.images.iter().map(|i| i.name.clone()).collect();
+    let want: Vec<String> = (0..n).map(|i| format!("i{i}")).collect();
+    assert_eq!(names, want);
+    assert_eq!(config.images[n - 1].pos.document, n + 1);
+
+    let mut bad = docs.clone();
+    bad[n - 10] = "image: late\nfromm: x\n".into();
+    let late = load("werf.yaml", &format!("{META}---\n{}", bad.join("---\n"))).unwrap_err();
+    assert!(late.to_string().contains("image `late`"), "{late}");
+    bad[3] = "image: early\nfromm: x\n".into();
+    let early = load("werf.yaml", &format!("{META}---\n{}", bad.join("---\n"))).unwrap_err();
+    assert!(early.to_string().contains("image `early`"), "{early}");
+}

@@ -28,6 +28,7 @@ struct Cli {
 enum Command {
     Render(cmd::render::RenderArgs),
     Plan(cmd::plan::PlanArgs),
+    Coordinator(cmd::coordinator::CoordinatorArgs),
 }
 
 fn main() {
@@ -42,6 +43,7 @@ fn main() {
     let outcome = match cli.command {
         Command::Render(args) => cmd::render::run(args),
         Command::Plan(args) => cmd::plan::run(args),
+        Command::Coordinator(args) => cmd::coordinator::run(args),
     };
     if let Err(err) = outcome {
         eprintln!("Error: {}", err.message);

@@ -8,7 +8,11 @@
 //! This crate never talks to Docker (no bollard): workers do.
 
 pub mod config;
+pub mod error;
+pub mod front;
 pub mod plan;
 pub mod registry;
 pub mod rpc;
+pub mod sched;
+pub mod server;
 pub mod store;

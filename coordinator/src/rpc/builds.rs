@@ -1,28 +1,30 @@
-//! `conveyor.v1.Builds`: the client-facing service.
-
-use std::collections::BTreeMap;
+//! `conveyor.v1.Builds`: the client-facing service. Planning-only calls (`Render`, `Plan`)
+//! are answered here; build calls go to the server's state task through its [`Handle`].
 
 use conveyor_proto::v1::builds_server::Builds;
-use conveyor_proto::v1::{RenderRequest, RenderResponse};
+use conveyor_proto::v1::{
+    BuildEvent, BuildInfo, CancelRequest, CancelResponse, GetRequest, PlanRequest, PlanResponse,
+    Project, RenderRequest, RenderResponse, StageStatus, SubmitRequest, SubmitResponse,
+    WatchRequest,
+};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::config::render::{render, FileSource, RenderInput};
-
-/// A project's files as a client sent them (slash paths relative to the project dir).
-struct SentFiles(BTreeMap<String, Vec<u8>>);
-
-impl FileSource for SentFiles {
-    fn read(&self, path: &str) -> Option<Vec<u8>> {
-        self.0.get(path).cloned()
-    }
-    fn list(&self) -> Vec<String> {
-        self.0.keys().cloned().collect()
-    }
-}
+use crate::front;
+use crate::plan::output;
+use crate::server::Handle;
 
 /// The `Builds` service.
-#[derive(Debug, Default, Clone)]
-pub struct BuildsService;
+#[derive(Clone)]
+pub struct BuildsService {
+    server: Handle,
+}
+
+impl BuildsService {
+    pub fn new(server: Handle) -> BuildsService {
+        BuildsService { server }
+    }
+}
 
 #[tonic::async_trait]
 impl Builds for BuildsService {
@@ -30,70 +32,77 @@ impl Builds for BuildsService {
         &self,
         request: Request<RenderRequest>,
     ) -> Result<Response<RenderResponse>, Status> {
-        let req = request.into_inner();
-        let name = if req.config_name.is_empty() {
-            "werf.yaml".to_string()
-        } else {
-            req.config_name
+        let r = request.into_inner();
+        let project = Project {
+            config_name: r.config_name,
+            config: r.config,
+            files: r.files,
+            env: r.env,
         };
-        let rendered = tokio::task::spawn_blocking(move || {
-            let files = SentFiles(req.files.into_iter().collect());
-            let env = |k: &str| req.env.get(k).cloned();
-            let input = RenderInput {
-                config_name: &name,
-                config: &req.config,
-                files: &files,
-                env: &env,
-            };
-            // A template error is the user's: INVALID_ARGUMENT with the `werf.yaml:LINE` text.
-            render(&input)
-                .map(|r| r.text)
-                .map_err(|e| Status::invalid_argument(e.to_string()))
-        })
-        .await
-        .map_err(|e| Status::internal(format!("Rendering stopped: {e}")))??;
+        let rendered = front::render_project(project)
+            .await
+            .map_err(|e| e.status())?;
         Ok(Response::new(RenderResponse { rendered }))
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use conveyor_proto::v1::builds_client::BuildsClient;
-    use conveyor_proto::v1::builds_server::BuildsServer;
+    async fn plan(&self, request: Request<PlanRequest>) -> Result<Response<PlanResponse>, Status> {
+        let project = request
+            .into_inner()
+            .project
+            .ok_or_else(|| Status::invalid_argument("The request has no project"))?;
+        let (_, plan) = front::plan_project(project).await.map_err(|e| e.status())?;
+        let store = self.server.store();
+        let mut stages = vec![];
+        for image in &plan.images {
+            for stage in &image.stages {
+                let cached = store
+                    .stage(&stage.signature)
+                    .map_err(|e| Status::unavailable(e.to_string()))?
+                    .is_some();
+                stages.push(StageStatus {
+                    image: image.name.clone(),
+                    stage: stage.name.to_string(),
+                    signature: stage.signature.clone(),
+                    cached,
+                });
+            }
+        }
+        Ok(Response::new(PlanResponse {
+            plan_json: output::json(&plan),
+            stages,
+        }))
+    }
 
-    #[tokio::test]
-    async fn renders_over_grpc_with_sent_files_and_env() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(BuildsServer::new(BuildsService))
-                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-        );
-        let mut client = BuildsClient::connect(format!("http://{addr}"))
-            .await
-            .unwrap();
-        let ok = client
-            .render(RenderRequest {
-                config_name: "werf.yaml".into(),
-                config: "v: {{ .Files.Get \"VERSION\" | trim }}-{{ env \"STAGE\" }}\n".into(),
-                files: [("VERSION".to_string(), b"1.2\n".to_vec())].into(),
-                env: [("STAGE".to_string(), "ci".to_string())].into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(ok.rendered, "v: 1.2-ci\n");
-        let err = client
-            .render(RenderRequest {
-                config: "a\n{{ if }}".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(err.code(), tonic::Code::InvalidArgument);
-        assert_eq!(err.message(), "werf.yaml:2: missing value for if");
-        server.abort();
+    async fn submit(
+        &self,
+        request: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        let build_id = self.server.submit(request.into_inner()).await?;
+        Ok(Response::new(SubmitResponse { build_id }))
+    }
+
+    type WatchStream = ReceiverStream<Result<BuildEvent, Status>>;
+
+    async fn watch(
+        &self,
+        request: Request<WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let r = request.into_inner();
+        let rx = self.server.watch(r.build_id, r.after).await?;
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn get(&self, request: Request<GetRequest>) -> Result<Response<BuildInfo>, Status> {
+        Ok(Response::new(
+            self.server.get(request.into_inner().build_id).await?,
+        ))
+    }
+
+    async fn cancel(
+        &self,
+        request: Request<CancelRequest>,
+    ) -> Result<Response<CancelResponse>, Status> {
+        self.server.cancel(request.into_inner().build_id).await?;
+        Ok(Response::new(CancelResponse {}))
     }
 }

@@ -1,9 +1,9 @@
-//! The coordinator's gRPC services (`conveyor.v1`). Today: `Builds.Render`. Submitting and
-//! watching builds, and the worker stream, come with the scheduler.
-//!
-//! Handlers never block the async runtime: rendering runs on the blocking pool (the template
-//! engine's values are single-threaded `Rc`s and the work is CPU-bound).
+//! The coordinator's gRPC services (`conveyor.v1`): `Builds` for clients, `Workers` for the
+//! worker streams. Both are thin: they translate messages and hand them to the server's state
+//! task (`crate::server`).
 
 mod builds;
+mod workers;
 
 pub use builds::BuildsService;
+pub use workers::WorkersService;

@@ -65,6 +65,10 @@ pub struct BuildRecord {
     pub plan: String,
     /// Per stage signature: `queued`, `running`, `cached`, `built`, `shared`, `failed`.
     pub stages: BTreeMap<String, String>,
+    /// The submission (protobuf `SubmitRequest`, base64), so a restarted coordinator can plan
+    /// the build again and go on.
+    #[serde(default)]
+    pub request: String,
 }
 
 /// A task handed to a worker.

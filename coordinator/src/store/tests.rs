@@ -27,6 +27,7 @@ fn build(id: &str) -> BuildRecord {
         finished_ms: None,
         plan: "{}".into(),
         stages: BTreeMap::from([("s1".to_string(), "queued".to_string())]),
+        request: String::new(),
     }
 }
 

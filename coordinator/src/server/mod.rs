@@ -1,0 +1,233 @@
+//! The coordinator server: one task owns all state (the scheduler, active builds, connected
+//! workers); gRPC handlers and worker streams talk to it through [`Handle`] over a channel.
+//!
+//! Planning (render, load, plan, `fromLatest` lookups) happens in the caller's task before a
+//! submission reaches the state task, so the state task never waits on templates or the
+//! network. Time is the wall clock in milliseconds, read by the state task only.
+//!
+//! On start, builds the store says were running are planned again from their stored
+//! submission and go on: stages recorded in the store are cache hits, the rest are queued.
+//! Workers reconnect by name; a result for a lease from before the restart is accepted by
+//! signature (stages are content-addressed).
+
+mod state;
+mod tasks;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use conveyor_proto::v1::{
+    BuildEvent, BuildInfo, CoordinatorMessage, Hello, SubmitRequest, WorkerMessage,
+};
+use prost::Message as _;
+use tokio::sync::{mpsc, oneshot};
+use tonic::Status;
+
+use crate::front;
+use crate::plan::Plan;
+use crate::sched;
+use crate::store::{BuildStatus, Store};
+
+pub use tasks::{stage_reference, stage_repo};
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub sched: sched::Config,
+    /// Network for build containers ("" = the engine's default).
+    pub network: String,
+    /// How often leases are checked for expiry.
+    pub tick: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            sched: sched::Config {
+                lease_ttl_ms: 10_000,
+                ..sched::Config::default()
+            },
+            network: String::new(),
+            tick: Duration::from_millis(200),
+        }
+    }
+}
+
+/// A stream of messages to one worker.
+pub type WorkerSender = mpsc::Sender<Result<CoordinatorMessage, Status>>;
+/// A stream of events to one watcher.
+pub type EventSender = mpsc::Sender<Result<BuildEvent, Status>>;
+
+/// What handlers ask of the state task.
+enum Msg {
+    Submit {
+        id: Option<String>,
+        plan: Box<Plan>,
+        request: SubmitRequest,
+        reply: oneshot::Sender<Result<String, Status>>,
+    },
+    Watch {
+        build: String,
+        after: u64,
+        reply: oneshot::Sender<Result<mpsc::Receiver<Result<BuildEvent, Status>>, Status>>,
+    },
+    Get {
+        build: String,
+        reply: oneshot::Sender<Result<BuildInfo, Status>>,
+    },
+    Cancel {
+        build: String,
+        reply: oneshot::Sender<Result<(), Status>>,
+    },
+    Hello {
+        hello: Hello,
+        out: WorkerSender,
+        reply: oneshot::Sender<u64>,
+    },
+    FromWorker {
+        conn: u64,
+        msg: WorkerMessage,
+    },
+    Gone {
+        conn: u64,
+    },
+    Tick,
+}
+
+/// The way into the state task. Cheap to clone.
+#[derive(Clone)]
+pub struct Handle {
+    tx: mpsc::Sender<Msg>,
+    store: Arc<dyn Store>,
+}
+
+fn stopped() -> Status {
+    Status::unavailable("The coordinator is shutting down")
+}
+
+impl Handle {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, Status>>) -> Msg,
+    ) -> Result<T, Status> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// The store the server records into.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Plans a submission and starts its build; returns the build id.
+    pub async fn submit(&self, request: SubmitRequest) -> Result<String, Status> {
+        let project = request
+            .project
+            .clone()
+            .ok_or_else(|| Status::invalid_argument("The submission has no project"))?;
+        let (_, plan) = front::plan_project(project).await.map_err(|e| e.status())?;
+        self.ask(|reply| Msg::Submit {
+            id: None,
+            plan: Box::new(plan),
+            request,
+            reply,
+        })
+        .await
+    }
+
+    /// A stream of a build's events from sequence number `after` on.
+    pub async fn watch(
+        &self,
+        build: String,
+        after: u64,
+    ) -> Result<mpsc::Receiver<Result<BuildEvent, Status>>, Status> {
+        self.ask(|reply| Msg::Watch {
+            build,
+            after,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn get(&self, build: String) -> Result<BuildInfo, Status> {
+        self.ask(|reply| Msg::Get { build, reply }).await
+    }
+
+    pub async fn cancel(&self, build: String) -> Result<(), Status> {
+        self.ask(|reply| Msg::Cancel { build, reply }).await
+    }
+
+    /// Registers a worker stream; returns its connection id.
+    pub async fn worker_hello(&self, hello: Hello, out: WorkerSender) -> Result<u64, Status> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Hello { hello, out, reply })
+            .await
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())
+    }
+
+    pub async fn worker_message(&self, conn: u64, msg: WorkerMessage) {
+        let _ = self.tx.send(Msg::FromWorker { conn, msg }).await;
+    }
+
+    pub async fn worker_gone(&self, conn: u64) {
+        let _ = self.tx.send(Msg::Gone { conn }).await;
+    }
+}
+
+/// Starts the server over `store`: reloads unfinished builds, then serves until every
+/// [`Handle`] is dropped.
+pub async fn start(store: Arc<dyn Store>, config: ServerConfig) -> Result<Handle, Status> {
+    let (tx, rx) = mpsc::channel(1024);
+    let handle = Handle {
+        tx: tx.clone(),
+        store: store.clone(),
+    };
+    let tick = config.tick;
+    let mut state = state::State::new(store.clone(), config);
+    // Builds that were running when the coordinator stopped: plan them again.
+    let records = store
+        .builds()
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let mut resumed = vec![];
+    for record in records
+        .into_iter()
+        .filter(|r| r.status == BuildStatus::Running)
+    {
+        let request = base64::engine::general_purpose::STANDARD
+            .decode(&record.request)
+            .ok()
+            .and_then(|b| SubmitRequest::decode(b.as_slice()).ok());
+        let planned: Result<_, String> = match request.as_ref().and_then(|r| r.project.clone()) {
+            Some(project) => front::plan_project(project).await.map_err(|e| e.message),
+            None => Err("its stored submission is unreadable".to_string()),
+        };
+        match (planned, request) {
+            (Ok((_, plan)), Some(request)) => resumed.push((record.id, plan, request)),
+            (Err(reason), _) => state.fail_stored(record, &reason),
+            (Ok(_), None) => state.fail_stored(record, "its stored submission is unreadable"),
+        }
+    }
+    for (id, plan, request) in resumed {
+        if let Err(status) = state.submit(Some(id.clone()), plan, request) {
+            tracing::warn!("build {id} could not resume: {}", status.message());
+        }
+    }
+    tokio::spawn(state.run(rx));
+    let ticker = tx.downgrade();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tick);
+        loop {
+            interval.tick().await;
+            let Some(tx) = ticker.upgrade() else { break };
+            if tx.send(Msg::Tick).await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(handle)
+}

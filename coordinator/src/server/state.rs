@@ -1,0 +1,436 @@
+//! The state task: the scheduler, the active builds with their event logs and watchers, and
+//! the connected workers. Everything that changes coordinator state happens here, one message
+//! at a time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use conveyor_proto::v1::{
+    build_event, BuildEvent, BuildFinished, BuildInfo, BuildStatus as ProtoStatus, StageEvent,
+    StageState, SubmitRequest,
+};
+use prost::Message as _;
+use tokio::sync::mpsc;
+use tonic::Status;
+
+use super::tasks::{build_work, stage_repo, StageInfo};
+use super::worker::Worker;
+use super::{EventSender, Msg, ServerConfig};
+use crate::plan::{output, Plan};
+use crate::sched::{BuildStatus as SchedStatus, DoneSource, Event, Scheduler};
+use crate::store::{BuildRecord, BuildStatus, Store};
+
+pub(super) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// What a stage event says beyond its state.
+#[derive(Default)]
+pub(super) struct Detail {
+    pub worker: String,
+    pub message: String,
+    pub duration_ms: u64,
+}
+
+/// One build the server knows in this run.
+pub(super) struct Build {
+    pub record: BuildRecord,
+    pub events: Vec<BuildEvent>,
+    pub watchers: Vec<EventSender>,
+    /// Signature → (image, stage) for this build's stages.
+    pub stages: BTreeMap<String, (String, String)>,
+    pub finished: bool,
+}
+
+pub(super) struct State {
+    pub store: Arc<dyn Store>,
+    pub config: ServerConfig,
+    pub sched: Scheduler,
+    pub builds: BTreeMap<String, Build>,
+    /// Every stage of every build of this run, by signature.
+    pub stages: HashMap<String, StageInfo>,
+    pub workers: BTreeMap<u64, Worker>,
+    /// Lease → (connection, signature, dispatch time).
+    pub leases: HashMap<u64, (u64, String, u64)>,
+    /// Signature → (worker, duration) of the run that produced it, for its `StageDone`s.
+    pub last_run: HashMap<String, (String, u64)>,
+    pub next_conn: u64,
+    pub next_build: u64,
+}
+
+impl State {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> State {
+        State {
+            sched: Scheduler::new(config.sched),
+            store,
+            config,
+            builds: BTreeMap::new(),
+            stages: HashMap::new(),
+            workers: BTreeMap::new(),
+            leases: HashMap::new(),
+            last_run: HashMap::new(),
+            next_conn: 1,
+            next_build: 1,
+        }
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        while let Some(msg) = rx.recv().await {
+            let now = now_ms();
+            match msg {
+                Msg::Submit {
+                    id,
+                    plan,
+                    request,
+                    reply,
+                } => {
+                    let _ = reply.send(self.submit(id, *plan, request));
+                }
+                Msg::Watch {
+                    build,
+                    after,
+                    reply,
+                } => {
+                    let _ = reply.send(self.watch(&build, after));
+                }
+                Msg::Get { build, reply } => {
+                    let _ = reply.send(self.info(&build));
+                }
+                Msg::Cancel { build, reply } => {
+                    let result = if self.builds.get(&build).is_some_and(|b| !b.finished) {
+                        let events = self.sched.cancel(&build, now);
+                        self.apply(events, now);
+                        Ok(())
+                    } else if self.builds.contains_key(&build) {
+                        Ok(())
+                    } else {
+                        Err(Status::not_found(format!("No build `{build}`")))
+                    };
+                    let _ = reply.send(result);
+                }
+                Msg::Hello { hello, out, reply } => {
+                    let conn = self.hello(hello, out, now);
+                    let _ = reply.send(conn);
+                }
+                Msg::FromWorker { conn, msg } => self.on_worker_message(conn, msg, now),
+                Msg::Gone { conn } => self.gone(conn, now),
+                Msg::Tick => {
+                    let events = self.sched.expire(now);
+                    self.apply(events, now);
+                }
+            }
+            self.dispatch(now_ms());
+        }
+    }
+
+    /// Starts (or, after a restart, resumes under `id`) a build of `plan`.
+    pub fn submit(
+        &mut self,
+        id: Option<String>,
+        plan: Plan,
+        request: SubmitRequest,
+    ) -> Result<String, Status> {
+        let now = now_ms();
+        let repo = stage_repo(&request.repo, &plan.project);
+        let store = self.store.clone();
+        let cost = |label: &str| store.cost(label).ok().flatten().unwrap_or(1);
+        let (mut specs, infos) =
+            build_work(&plan, &request.images, &repo, &self.config.network, &cost)
+                .map_err(Status::invalid_argument)?;
+        for spec in &mut specs {
+            spec.cached = self
+                .store
+                .stage(&spec.signature)
+                .map_err(|e| Status::unavailable(e.to_string()))?
+                .is_some();
+        }
+        let id = id.unwrap_or_else(|| {
+            let id = format!("b{now:x}-{}", self.next_build);
+            self.next_build += 1;
+            id
+        });
+        let stages = infos
+            .iter()
+            .map(|(sig, i)| (sig.clone(), (i.image.clone(), i.stage.clone())))
+            .collect();
+        let events = self
+            .sched
+            .add_build(&id, specs, now)
+            .map_err(|e| Status::internal(e.to_string()))?;
+        for (sig, info) in infos {
+            self.stages.entry(sig).or_insert(info);
+        }
+        let record = BuildRecord {
+            id: id.clone(),
+            project: plan.project.clone(),
+            status: BuildStatus::Running,
+            created_ms: now,
+            finished_ms: None,
+            plan: output::json(&plan),
+            stages: BTreeMap::new(),
+            request: base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec()),
+        };
+        self.store
+            .put_build(&record)
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        self.builds.insert(
+            id.clone(),
+            Build {
+                record,
+                events: vec![],
+                watchers: vec![],
+                stages,
+                finished: false,
+            },
+        );
+        self.apply(events, now);
+        Ok(id)
+    }
+
+    /// A build that cannot resume after a restart ends as failed, with the reason.
+    pub fn fail_stored(&mut self, mut record: BuildRecord, reason: &str) {
+        tracing::warn!("build {} cannot resume: {reason}", record.id);
+        record.status = BuildStatus::Failed;
+        record.finished_ms = Some(now_ms());
+        let _ = self.store.put_build(&record);
+    }
+
+    fn watch(
+        &mut self,
+        build: &str,
+        after: u64,
+    ) -> Result<mpsc::Receiver<Result<BuildEvent, Status>>, Status> {
+        let b = self.builds.get_mut(build).ok_or_else(|| {
+            Status::not_found(format!("No build `{build}` in this coordinator run"))
+        })?;
+        let backlog: Vec<BuildEvent> = b.events.iter().filter(|e| e.seq > after).cloned().collect();
+        let (tx, rx) = mpsc::channel(backlog.len() + 1024);
+        for e in backlog {
+            let _ = tx.try_send(Ok(e));
+        }
+        if !b.finished {
+            b.watchers.push(tx);
+        }
+        Ok(rx)
+    }
+
+    fn info(&self, build: &str) -> Result<BuildInfo, Status> {
+        if let Some(b) = self.builds.get(build) {
+            let mut last: BTreeMap<&str, StageEvent> = BTreeMap::new();
+            for e in &b.events {
+                if let Some(build_event::Event::Stage(s)) = &e.event {
+                    last.insert(s.signature.as_str(), s.clone());
+                }
+            }
+            return Ok(BuildInfo {
+                build_id: build.to_string(),
+                project: b.record.project.clone(),
+                status: proto_status(b.record.status) as i32,
+                stages: last.into_values().collect(),
+            });
+        }
+        match self.store.build(build) {
+            Ok(Some(r)) => Ok(BuildInfo {
+                build_id: r.id,
+                project: r.project,
+                status: proto_status(r.status) as i32,
+                stages: vec![],
+            }),
+            Ok(None) => Err(Status::not_found(format!("No build `{build}`"))),
+            Err(e) => Err(Status::unavailable(e.to_string())),
+        }
+    }
+
+    /// Appends an event to a build's log and sends it to its watchers.
+    pub fn emit(&mut self, build: &str, event: build_event::Event, now: u64) {
+        let Some(b) = self.builds.get_mut(build) else {
+            return;
+        };
+        let e = BuildEvent {
+            build_id: build.to_string(),
+            seq: b.events.len() as u64 + 1,
+            time_ms: now,
+            event: Some(event),
+        };
+        b.watchers.retain(|w| w.try_send(Ok(e.clone())).is_ok());
+        b.events.push(e);
+    }
+
+    /// A stage event for one build.
+    pub fn stage_event(&mut self, build: &str, sig: &str, state: StageState, d: Detail, now: u64) {
+        let Detail {
+            worker,
+            message,
+            duration_ms,
+        } = d;
+        let (image, stage) = self
+            .builds
+            .get(build)
+            .and_then(|b| b.stages.get(sig).cloned())
+            .unwrap_or_default();
+        let ev = StageEvent {
+            image,
+            stage,
+            signature: sig.to_string(),
+            state: state as i32,
+            worker,
+            message,
+            duration_ms,
+        };
+        self.emit(build, build_event::Event::Stage(ev), now);
+    }
+
+    /// Active builds that include `sig`.
+    pub fn builds_with(&self, sig: &str) -> Vec<String> {
+        self.builds
+            .iter()
+            .filter(|(_, b)| !b.finished && b.stages.contains_key(sig))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Turns scheduler events into build events, worker cancels and build records.
+    pub fn apply(&mut self, events: Vec<Event>, now: u64) {
+        for event in events {
+            match event {
+                Event::StageQueued { build, signature } => self.stage_event(
+                    &build,
+                    &signature,
+                    StageState::Queued,
+                    Detail::default(),
+                    now,
+                ),
+                Event::StageCached { build, signature } => self.stage_event(
+                    &build,
+                    &signature,
+                    StageState::Cached,
+                    Detail::default(),
+                    now,
+                ),
+                Event::StageStarted {
+                    signature,
+                    worker,
+                    attempt,
+                    ..
+                } => {
+                    for build in self.builds_with(&signature) {
+                        let msg = if attempt > 1 {
+                            format!("attempt {attempt}")
+                        } else {
+                            String::new()
+                        };
+                        self.stage_event(
+                            &build,
+                            &signature,
+                            StageState::Started,
+                            Detail {
+                                worker: worker.clone(),
+                                message: msg,
+                                ..Detail::default()
+                            },
+                            now,
+                        );
+                    }
+                }
+                Event::StageDone {
+                    build,
+                    signature,
+                    source,
+                } => {
+                    let (worker, duration) =
+                        self.last_run.get(&signature).cloned().unwrap_or_default();
+                    let state = match source {
+                        DoneSource::Built => StageState::Built,
+                        DoneSource::Shared => StageState::Shared,
+                    };
+                    self.stage_event(
+                        &build,
+                        &signature,
+                        state,
+                        Detail {
+                            worker: worker.clone(),
+                            duration_ms: duration,
+                            ..Detail::default()
+                        },
+                        now,
+                    );
+                }
+                Event::StageFailed {
+                    build,
+                    signature,
+                    reason,
+                } => self.stage_event(
+                    &build,
+                    &signature,
+                    StageState::Failed,
+                    Detail {
+                        message: reason,
+                        ..Detail::default()
+                    },
+                    now,
+                ),
+                Event::TaskRequeued {
+                    signature, reason, ..
+                } => {
+                    for build in self.builds_with(&signature) {
+                        self.stage_event(
+                            &build,
+                            &signature,
+                            StageState::Requeued,
+                            Detail {
+                                message: reason.clone(),
+                                ..Detail::default()
+                            },
+                            now,
+                        );
+                    }
+                }
+                Event::CancelTask { worker, lease } => self.cancel_task(&worker, lease.0),
+                Event::BuildFinished { build, status } => self.finish(&build, status, now),
+            }
+        }
+    }
+
+    fn finish(&mut self, build: &str, status: SchedStatus, now: u64) {
+        let status = match status {
+            SchedStatus::Succeeded => BuildStatus::Succeeded,
+            SchedStatus::Failed => BuildStatus::Failed,
+            SchedStatus::Cancelled => BuildStatus::Cancelled,
+        };
+        let message = match status {
+            BuildStatus::Failed => "a stage failed".to_string(),
+            _ => String::new(),
+        };
+        self.emit(
+            build,
+            build_event::Event::Finished(BuildFinished {
+                status: proto_status(status) as i32,
+                message,
+            }),
+            now,
+        );
+        if let Some(b) = self.builds.get_mut(build) {
+            b.finished = true;
+            b.watchers.clear();
+            b.record.status = status;
+            b.record.finished_ms = Some(now);
+            if let Err(e) = self.store.put_build(&b.record) {
+                tracing::error!("recording the end of build {build}: {e}");
+            }
+        }
+    }
+}
+
+pub(super) fn proto_status(s: BuildStatus) -> ProtoStatus {
+    match s {
+        BuildStatus::Running => ProtoStatus::Running,
+        BuildStatus::Succeeded => ProtoStatus::Succeeded,
+        BuildStatus::Failed => ProtoStatus::Failed,
+        BuildStatus::Cancelled => ProtoStatus::Cancelled,
+    }
+}

@@ -1,0 +1,190 @@
+//! Workers as the state task sees them: a name, a sender for its stream, and what happens
+//! when it says hello, reports, or goes away; and dispatching ready stages to them.
+
+use conveyor_proto::v1::{
+    build_event, coordinator_message, worker_message, Assign, CancelTask, CoordinatorMessage,
+    FailureClass, Hello, LogLine, WorkerMessage,
+};
+
+use super::state::State;
+use super::WorkerSender;
+use crate::sched::LeaseId;
+use crate::store::{StageRecord, TaskRecord};
+
+/// A connected worker stream.
+pub(super) struct Worker {
+    pub name: String,
+    pub out: WorkerSender,
+}
+
+impl State {
+    /// A worker said hello: it replaces any older stream under the same name.
+    pub fn hello(&mut self, hello: Hello, out: WorkerSender, now: u64) -> u64 {
+        let old: Vec<u64> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| w.name == hello.name)
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in old {
+            self.gone(conn, now);
+        }
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.sched.worker_connected(
+            &hello.name,
+            hello.slots.max(1),
+            hello.holds.iter().cloned(),
+            now,
+        );
+        tracing::info!("worker {} connected ({} slots)", hello.name, hello.slots);
+        self.workers.insert(
+            conn,
+            Worker {
+                name: hello.name,
+                out,
+            },
+        );
+        conn
+    }
+
+    /// A worker's stream ended: its running tasks go back to the queue.
+    pub fn gone(&mut self, conn: u64, now: u64) {
+        let Some(worker) = self.workers.remove(&conn) else {
+            return;
+        };
+        tracing::info!("worker {} disconnected", worker.name);
+        self.leases.retain(|_, (c, _, _)| *c != conn);
+        let events = self.sched.worker_disconnected(&worker.name, now);
+        self.apply(events, now);
+    }
+
+    pub fn on_worker_message(&mut self, conn: u64, msg: WorkerMessage, now: u64) {
+        let Some(name) = self.workers.get(&conn).map(|w| w.name.clone()) else {
+            return;
+        };
+        match msg.msg {
+            Some(worker_message::Msg::Heartbeat(h)) => {
+                for lease in h.leases {
+                    self.sched.heartbeat(LeaseId(lease), now);
+                }
+            }
+            Some(worker_message::Msg::Log(log)) => {
+                for build in self.builds_with(&log.signature) {
+                    self.emit(
+                        &build,
+                        build_event::Event::Log(LogLine {
+                            signature: log.signature.clone(),
+                            worker: name.clone(),
+                            line: log.line.clone(),
+                            stderr: log.stderr,
+                        }),
+                        now,
+                    );
+                }
+            }
+            Some(worker_message::Msg::Result(r)) => {
+                let Some(info) = self.stages.get(&r.signature) else {
+                    tracing::warn!("worker {name} reported unknown stage {}", r.signature);
+                    return;
+                };
+                // Recorded before the scheduler hears of it: a recorded stage is in the registry.
+                let record = StageRecord {
+                    signature: r.signature.clone(),
+                    stage: info.stage.clone(),
+                    reference: r.reference.clone(),
+                    digest: r.digest.clone(),
+                    size: r.size,
+                    created_ms: now,
+                    built_by: name.clone(),
+                    duration_ms: r.duration_ms,
+                    inputs: info.inputs.clone(),
+                };
+                let label = format!("{}/{}", info.image, info.stage);
+                if let Err(e) = self.store.put_stage(&record) {
+                    tracing::error!("recording stage {}: {e}", r.signature);
+                    return;
+                }
+                let _ = self.store.record_cost(&label, r.duration_ms);
+                let _ = self.store.delete_task(&r.signature);
+                self.last_run
+                    .insert(r.signature.clone(), (name.clone(), r.duration_ms));
+                let events = if self.leases.remove(&r.lease).is_some() {
+                    self.sched.complete(LeaseId(r.lease), now)
+                } else {
+                    self.sched.complete_signature(&r.signature, &name, now)
+                };
+                self.apply(events, now);
+            }
+            Some(worker_message::Msg::Failure(f)) => {
+                if self.leases.remove(&f.lease).is_none() {
+                    return;
+                }
+                let _ = self.store.delete_task(&f.signature);
+                let retryable = f.class != FailureClass::Stage as i32;
+                let events = self
+                    .sched
+                    .fail(LeaseId(f.lease), now, &f.message, retryable);
+                self.apply(events, now);
+            }
+            Some(worker_message::Msg::Hello(_)) | None => {}
+        }
+    }
+
+    /// Asks a worker to stop a lease no build needs any more.
+    pub fn cancel_task(&mut self, worker: &str, lease: u64) {
+        self.leases.remove(&lease);
+        if let Some(w) = self.workers.values().find(|w| w.name == worker) {
+            let _ = w.out.try_send(Ok(CoordinatorMessage {
+                msg: Some(coordinator_message::Msg::Cancel(CancelTask {
+                    lease,
+                    reason: "no build needs this stage any more".into(),
+                })),
+            }));
+        }
+    }
+
+    /// Hands ready stages to workers with free slots.
+    pub fn dispatch(&mut self, now: u64) {
+        let conns: Vec<u64> = self.workers.keys().copied().collect();
+        let mut dead = vec![];
+        for conn in conns {
+            let Some(name) = self.workers.get(&conn).map(|w| w.name.clone()) else {
+                continue;
+            };
+            while let Some(a) = self.sched.next_ready(&name, now) {
+                let Some(task) = self.stages.get(&a.signature).map(|i| i.task.clone()) else {
+                    continue;
+                };
+                let msg = CoordinatorMessage {
+                    msg: Some(coordinator_message::Msg::Assign(Assign {
+                        lease: a.lease.0,
+                        deadline_ms: a.deadline,
+                        task: Some(task),
+                    })),
+                };
+                let sent = self
+                    .workers
+                    .get(&conn)
+                    .is_some_and(|w| w.out.try_send(Ok(msg)).is_ok());
+                self.leases
+                    .insert(a.lease.0, (conn, a.signature.clone(), now));
+                let _ = self.store.put_task(&TaskRecord {
+                    signature: a.signature.clone(),
+                    lease: a.lease.0,
+                    worker: name.clone(),
+                    attempt: a.attempt,
+                    deadline_ms: a.deadline,
+                });
+                self.apply(vec![a.started_event()], now);
+                if !sent {
+                    dead.push(conn);
+                    break;
+                }
+            }
+        }
+        for conn in dead {
+            self.gone(conn, now);
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The coordinator over loopback gRPC with a real RocksDB in a temp dir and fake workers
+//! (gRPC clients that answer assignments without Docker): shared stages run once, a task of a
+//! worker that disconnects moves to another, a restarted coordinator finishes its builds.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use conveyor_coordinator::rpc::{BuildsService, WorkersService};
+use conveyor_coordinator::server::{self, ServerConfig};
+use conveyor_coordinator::store::{RocksStore, Store};
+use conveyor_proto::v1::builds_client::BuildsClient;
+use conveyor_proto::v1::builds_server::BuildsServer;
+use conveyor_proto::v1::workers_client::WorkersClient;
+use conveyor_proto::v1::workers_server::WorkersServer;
+use conveyor_proto::v1::{
+    build_event, coordinator_message, worker_message, BuildStatus, Hello, Project, StageState,
+    SubmitRequest, TaskResult, WatchRequest, WorkerMessage,
+};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+
+const CONFIG: &str = "project: demo\nconfigVersion: 1\n---\n\
+image: base\nfrom: alpine\nshell:\n  install: [\"echo base\"]\n---\n\
+image: api\nfromImage: base\nshell:\n  setup: [\"echo api\"]\n---\n\
+image: web\nfromImage: base\nshell:\n  setup: [\"echo web\"]\n";
+
+struct Coordinator {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start(db: &Path) -> Coordinator {
+    // A previous coordinator on this DB may still be letting go of its lock.
+    let mut store = None;
+    for _ in 0..100 {
+        match RocksStore::open(db) {
+            Ok(s) => {
+                store = Some(s);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let store: Arc<dyn Store> = Arc::new(store.expect("the DB opens"));
+    let config = ServerConfig {
+        tick: Duration::from_millis(50),
+        ..ServerConfig::default()
+    };
+    let handle = server::start(store, config).await.expect("server starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(BuildsServer::new(BuildsService::new(handle.clone())))
+            .add_service(WorkersServer::new(WorkersService::new(handle)))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await;
+    });
+    Coordinator { addr, task }
+}
+
+/// What fake workers were asked to run: (worker, signature).
+type Log = Arc<Mutex<Vec<(String, String)>>>;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Behaviour {
+    /// Answers every assignment with a result.
+    Works,
+    /// Drops its stream when it gets its first assignment.
+    DiesOnFirstTask,
+    /// Answers its first N assignments, then takes more and never answers.
+    StallsAfter(usize),
+}
+
+fn worker(
+    addr: SocketAddr,
+    name: &str,
+    behaviour: Behaviour,
+    log: Log,
+) -> tokio::task::JoinHandle<()> {
+    let name = name.to_string();
+    tokio::spawn(async move {
+        let mut answered = 0;
+        let mut client = WorkersClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+        let (tx, rx) = mpsc::channel(64);
+        tx.send(WorkerMessage {
+            msg: Some(worker_message::Msg::Hello(Hello {
+                name: name.clone(),
+                slots: 2,
+                ..Default::default()
+            })),
+        })
+        .await
+        .unwrap();
+        let mut inbound = client
+            .attach(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        while let Some(Ok(msg)) = inbound.next().await {
+            let Some(coordinator_message::Msg::Assign(a)) = msg.msg else {
+                continue;
+            };
+            let task = a.task.unwrap();
+            log.lock()
+                .unwrap()
+                .push((name.clone(), task.signature.clone()));
+            match behaviour {
+                Behaviour::DiesOnFirstTask => return,
+                Behaviour::StallsAfter(n) if answered >= n => continue,
+                Behaviour::StallsAfter(_) | Behaviour::Works => answered += 1,
+            }
+            let result = TaskResult {
+                lease: a.lease,
+                signature: task.signature.clone(),
+                reference: task.target.clone(),
+                digest: format!("sha256:{}", task.signature),
+                size: 1,
+                duration_ms: 5,
+            };
+            let _ = tx
+                .send(WorkerMessage {
+                    msg: Some(worker_message::Msg::Result(result)),
+                })
+                .await;
+        }
+    })
+}
+
+fn project(config: &str) -> Project {
+    Project {
+        config_name: "werf.yaml".into(),
+        config: config.into(),
+        ..Default::default()
+    }
+}
+
+async fn submit(addr: SocketAddr, images: &[&str]) -> String {
+    let mut client = BuildsClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    client
+        .submit(SubmitRequest {
+            project: Some(project(CONFIG)),
+            images: images.iter().map(|s| s.to_string()).collect(),
+            repo: "localhost:5000/demo-stages".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .build_id
+}
+
+/// Watches a build to its end: (final status, per signature the last stage state).
+async fn finish(addr: SocketAddr, build: &str) -> (i32, BTreeMap<String, i32>) {
+    let mut client = BuildsClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let mut events = client
+        .watch(WatchRequest {
+            build_id: build.into(),
+            after: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut states = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let next = tokio::time::timeout_at(deadline, events.next())
+            .await
+            .expect("the build finishes in time");
+        let Some(Ok(e)) = next else {
+            panic!("the watch ended before the build finished")
+        };
+        match e.event {
+            Some(build_event::Event::Stage(s)) => {
+                states.insert(s.signature, s.state);
+            }
+            Some(build_event::Event::Finished(f)) => return (f.status, states),
+            _ => {}
+        }
+    }
+}
+
+fn runs_per_signature(log: &Log) -> BTreeMap<String, usize> {
+    let mut runs = BTreeMap::new();
+    for (_, sig) in log.lock().unwrap().iter() {
+        *runs.entry(sig.clone()).or_insert(0) += 1;
+    }
+    runs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_builds_sharing_stages_run_each_stage_once() {
+    let db = tempfile::tempdir().unwrap();
+    let c = start(db.path()).await;
+    let log: Log = Default::default();
+    let w1 = worker(c.addr, "w1", Behaviour::Works, log.clone());
+    let w2 = worker(c.addr, "w2", Behaviour::Works, log.clone());
+    let (a, b) = tokio::join!(submit(c.addr, &["api"]), submit(c.addr, &["web"]));
+    let ((sa, states_a), (sb, states_b)) = tokio::join!(finish(c.addr, &a), finish(c.addr, &b));
+    assert_eq!(sa, BuildStatus::Succeeded as i32);
+    assert_eq!(sb, BuildStatus::Succeeded as i32);
+    let runs = runs_per_signature(&log);
+    assert!(
+        runs.values().all(|n| *n == 1),
+        "every stage ran once: {runs:?}"
+    );
+    // base: from + install; api and web: one `from` stage on base (the same instructions, so
+    // the same signature: image names are not inputs) and their own setup.
+    assert_eq!(runs.len(), 5, "{runs:?}");
+    // The common stages are shared: built for one build, shared with (or cached for) the other.
+    let shared: Vec<&String> = states_a
+        .keys()
+        .filter(|s| states_b.contains_key(*s))
+        .collect();
+    assert_eq!(shared.len(), 3);
+    for sig in shared {
+        let pair = [states_a[sig], states_b[sig]];
+        assert!(pair.contains(&(StageState::Built as i32)), "{pair:?}");
+    }
+    // A third build of everything is all cache hits: nothing runs.
+    let before = log.lock().unwrap().len();
+    let all = submit(c.addr, &[]).await;
+    let (s, states) = finish(c.addr, &all).await;
+    assert_eq!(s, BuildStatus::Succeeded as i32);
+    assert!(
+        states.values().all(|s| *s == StageState::Cached as i32),
+        "{states:?}"
+    );
+    assert_eq!(log.lock().unwrap().len(), before);
+    w1.abort();
+    w2.abort();
+    c.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_of_a_worker_that_disconnects_moves_to_another() {
+    let db = tempfile::tempdir().unwrap();
+    let c = start(db.path()).await;
+    let log: Log = Default::default();
+    let dying = worker(c.addr, "dying", Behaviour::DiesOnFirstTask, log.clone());
+    // Let the dying worker connect first so it gets work.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let build = submit(c.addr, &["api"]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let healthy = worker(c.addr, "healthy", Behaviour::Works, log.clone());
+    let (status, _) = finish(c.addr, &build).await;
+    assert_eq!(status, BuildStatus::Succeeded as i32);
+    let entries = log.lock().unwrap().clone();
+    let (_, lost) = entries
+        .iter()
+        .find(|(w, _)| w == "dying")
+        .expect("the dying worker got a task")
+        .clone();
+    assert!(
+        entries.iter().any(|(w, s)| w == "healthy" && *s == lost),
+        "the lost task ran on the healthy worker: {entries:?}"
+    );
+    dying.abort();
+    healthy.abort();
+    c.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_coordinator_finishes_its_builds() {
+    let db = tempfile::tempdir().unwrap();
+    let c = start(db.path()).await;
+    let log: Log = Default::default();
+    // One stage gets done, then the worker stalls on the next: the build is mid-way.
+    let staller = worker(c.addr, "staller", Behaviour::StallsAfter(1), log.clone());
+    let build = submit(c.addr, &["api"]).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before = log.lock().unwrap().clone();
+    assert_eq!(
+        before.len(),
+        2,
+        "one stage done, one taken and stalled: {before:?}"
+    );
+    staller.abort();
+    c.task.abort();
+    drop(c);
+
+    let c = start(db.path()).await;
+    let log2: Log = Default::default();
+    let w = worker(c.addr, "fresh", Behaviour::Works, log2.clone());
+    let (status, _) = finish(c.addr, &build).await;
+    assert_eq!(status, BuildStatus::Succeeded as i32);
+    let after = log2.lock().unwrap().clone();
+    assert!(!after.is_empty(), "the resumed build ran its stages");
+    assert!(
+        after.iter().all(|(_, sig)| *sig != before[0].1),
+        "the stage finished before the restart is not built again: {after:?}"
+    );
+    assert!(
+        after.iter().any(|(_, sig)| *sig == before[1].1),
+        "the stalled stage ran again: {after:?}"
+    );
+    w.abort();
+    c.task.abort();
+}

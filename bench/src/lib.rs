@@ -2,4 +2,5 @@
 //! measurements that compare Conveyor against its baselines. Criterion benchmarks live in
 //! `benches/`.
 
+pub mod dispatch;
 pub mod gen;

@@ -37,6 +37,19 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         artifacts: usize,
     },
+    /// The coordinator over loopback gRPC with no-op workers: stages per second and dispatch
+    /// latency (p50, p99).
+    Dispatch {
+        /// Synthetic monorepo size (service images; ~5 stages each).
+        #[arg(long, default_value_t = 2000)]
+        images: usize,
+        #[arg(long, default_value_t = 4)]
+        workers: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Time render + parse + plan and measure peak RSS, per monorepo size.
     Plan {
         /// Monorepo sizes (service images).
@@ -132,6 +145,44 @@ fn child(images: usize, runs: usize) -> Result<()> {
     Ok(())
 }
 
+fn dispatch(images: usize, workers: usize, runs: usize, json: bool) -> Result<()> {
+    use conveyor_bench::dispatch::{percentile, run};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut rates = vec![];
+    let mut p50s = vec![];
+    let mut p99s = vec![];
+    let mut stages = 0;
+    for _ in 0..runs.max(1) {
+        let r = rt.block_on(run(images, workers))?;
+        stages = r.stages;
+        rates.push(r.stages as f64 / r.seconds);
+        p50s.push(percentile(&r.latencies_ms, 50.0));
+        p99s.push(percentile(&r.latencies_ms, 99.0));
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let (rate, rate_min, rate_max) = med(&mut rates);
+    let (p50, p50_min, p50_max) = med(&mut p50s);
+    let (p99, p99_min, p99_max) = med(&mut p99s);
+    println!("| stages | workers | stages/s (min-max) | p50 ms (min-max) | p99 ms (min-max) |");
+    println!("|---:|---:|---:|---:|---:|");
+    println!(
+        "| {stages} | {workers} | {rate:.0} ({rate_min:.0}-{rate_max:.0}) | {p50:.2} ({p50_min:.2}-{p50_max:.2}) | {p99:.2} ({p99_min:.2}-{p99_max:.2}) |"
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"dispatch": {"stages": stages, "workers": workers,
+                "stagesPerSecond": rate, "p50Ms": p50, "p99Ms": p99}})
+        );
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Gen {
@@ -151,6 +202,12 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
+        Command::Dispatch {
+            images,
+            workers,
+            runs,
+            json,
+        } => dispatch(images, workers, runs, json),
         Command::Plan {
             images,
             runs,

@@ -22,6 +22,9 @@ use crate::plan::{output, Plan};
 use crate::sched::{BuildStatus as SchedStatus, DoneSource, Event, Scheduler};
 use crate::store::{BuildRecord, BuildStatus, Store};
 
+/// Messages handled per turn of the state loop, at most.
+const MAX_BATCH: usize = 1024;
+
 pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -57,6 +60,8 @@ pub(super) struct State {
     pub workers: BTreeMap<u64, Worker>,
     /// Lease → (connection, signature, dispatch time).
     pub leases: HashMap<u64, (u64, String, u64)>,
+    /// Results received this turn, recorded together by `flush_results`.
+    pub pending: Vec<super::worker::Finished>,
     /// Signature → (worker, duration) of the run that produced it, for its `StageDone`s.
     pub last_run: HashMap<String, (String, u64)>,
     pub next_conn: u64,
@@ -74,14 +79,34 @@ impl State {
             workers: BTreeMap::new(),
             leases: HashMap::new(),
             last_run: HashMap::new(),
+            pending: vec![],
             next_conn: 1,
             next_build: 1,
         }
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
-        while let Some(msg) = rx.recv().await {
+        while let Some(first) = rx.recv().await {
+            // Take what has queued up too: the stage results among them are recorded with one
+            // synced write (group commit) instead of one fsync each.
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(msg) => batch.push(msg),
+                    Err(_) => break,
+                }
+            }
             let now = now_ms();
+            for msg in batch {
+                self.handle(msg, now);
+            }
+            self.flush_results(now_ms());
+            self.dispatch(now_ms());
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, now: u64) {
+        {
             match msg {
                 Msg::Submit {
                     id,
@@ -124,7 +149,6 @@ impl State {
                     self.apply(events, now);
                 }
             }
-            self.dispatch(now_ms());
         }
     }
 

@@ -11,6 +11,14 @@ use super::WorkerSender;
 use crate::sched::LeaseId;
 use crate::store::{StageRecord, TaskRecord};
 
+/// A stage result waiting for this turn's group commit.
+pub(super) struct Finished {
+    record: StageRecord,
+    lease: u64,
+    worker: String,
+    label: String,
+}
+
 /// A connected worker stream.
 pub(super) struct Worker {
     pub name: String,
@@ -101,20 +109,12 @@ impl State {
                     inputs: info.inputs.clone(),
                 };
                 let label = format!("{}/{}", info.image, info.stage);
-                if let Err(e) = self.store.put_stage(&record) {
-                    tracing::error!("recording stage {}: {e}", r.signature);
-                    return;
-                }
-                let _ = self.store.record_cost(&label, r.duration_ms);
-                let _ = self.store.delete_task(&r.signature);
-                self.last_run
-                    .insert(r.signature.clone(), (name.clone(), r.duration_ms));
-                let events = if self.leases.remove(&r.lease).is_some() {
-                    self.sched.complete(LeaseId(r.lease), now)
-                } else {
-                    self.sched.complete_signature(&r.signature, &name, now)
-                };
-                self.apply(events, now);
+                self.pending.push(Finished {
+                    record,
+                    lease: r.lease,
+                    worker: name.clone(),
+                    label,
+                });
             }
             Some(worker_message::Msg::Failure(f)) => {
                 if self.leases.remove(&f.lease).is_none() {
@@ -128,6 +128,34 @@ impl State {
                 self.apply(events, now);
             }
             Some(worker_message::Msg::Hello(_)) | None => {}
+        }
+    }
+
+    /// Records this turn's results with one synced write, then tells the scheduler. A stage is
+    /// recorded before anything depends on it; if recording fails, its lease runs out and the
+    /// stage is built again.
+    pub fn flush_results(&mut self, now: u64) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let records: Vec<StageRecord> = pending.iter().map(|f| f.record.clone()).collect();
+        if let Err(e) = self.store.put_stages(&records) {
+            tracing::error!("recording {} stage results: {e}", records.len());
+            return;
+        }
+        for f in pending {
+            let sig = f.record.signature;
+            let _ = self.store.record_cost(&f.label, f.record.duration_ms);
+            let _ = self.store.delete_task(&sig);
+            self.last_run
+                .insert(sig.clone(), (f.worker.clone(), f.record.duration_ms));
+            let events = if self.leases.remove(&f.lease).is_some() {
+                self.sched.complete(LeaseId(f.lease), now)
+            } else {
+                self.sched.complete_signature(&sig, &f.worker, now)
+            };
+            self.apply(events, now);
         }
     }
 

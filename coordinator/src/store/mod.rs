@@ -107,6 +107,10 @@ pub trait Store: Send + Sync {
     fn stage(&self, signature: &str) -> Result<Option<StageRecord>, StoreError>;
     /// Records a finished stage (synced before returning).
     fn put_stage(&self, record: &StageRecord) -> Result<(), StoreError>;
+    /// Records several finished stages with one synced write (group commit).
+    fn put_stages(&self, records: &[StageRecord]) -> Result<(), StoreError> {
+        records.iter().try_for_each(|r| self.put_stage(r))
+    }
     /// Forgets a stage whose image turned out to be gone from the registry.
     fn delete_stage(&self, signature: &str) -> Result<(), StoreError>;
 
@@ -116,7 +120,8 @@ pub trait Store: Send + Sync {
     /// Every build, in id order.
     fn builds(&self) -> Result<Vec<BuildRecord>, StoreError>;
 
-    /// Writes a running task (synced).
+    /// Writes a running task. Not synced: tasks are advisory (after a crash the coordinator
+    /// plans its builds again and accepts results by signature), so they cost no fsync.
     fn put_task(&self, record: &TaskRecord) -> Result<(), StoreError>;
     fn delete_task(&self, signature: &str) -> Result<(), StoreError>;
     /// Every running task.
@@ -124,7 +129,7 @@ pub trait Store: Send + Sync {
 
     /// The cost estimate (ms) for a kind of stage, e.g. `IMAGE/STAGE`, from past durations.
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError>;
-    /// Folds a measured duration into the estimate (moving average).
+    /// Folds a measured duration into the estimate (moving average; not synced: advisory).
     fn record_cost(&self, key: &str, duration_ms: u64) -> Result<(), StoreError>;
 }
 

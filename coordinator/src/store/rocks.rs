@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteOptions, DB};
+use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -90,9 +90,22 @@ impl RocksStore {
             .map_err(|e| StoreError::Db(e.to_string()))
     }
 
-    fn raw_delete(&self, family: &'static str, key: &str) -> Result<(), StoreError> {
+    /// An unsynced put, for advisory records (tasks, costs): survives a process crash (the WAL
+    /// is written), maybe not a machine crash.
+    fn raw_put_unsynced(
+        &self,
+        family: &'static str,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        self.db
+            .put_cf(self.family(family)?, key, value)
+            .map_err(|e| StoreError::Db(e.to_string()))
+    }
+
+    fn raw_delete(&self, family: &'static str, key: &str, sync: bool) -> Result<(), StoreError> {
         let mut wo = WriteOptions::default();
-        wo.set_sync(true);
+        wo.set_sync(sync);
         self.db
             .delete_cf_opt(self.family(family)?, key, &wo)
             .map_err(|e| StoreError::Db(e.to_string()))
@@ -109,8 +122,7 @@ impl RocksStore {
     }
 
     fn put<T: Serialize>(&self, family: &'static str, key: &str, v: &T) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(v).map_err(|e| StoreError::Db(e.to_string()))?;
-        self.raw_put(family, key, &bytes)
+        self.raw_put(family, key, &encode(v)?)
     }
 
     fn all<T: DeserializeOwned>(&self, family: &'static str) -> Result<Vec<T>, StoreError> {
@@ -124,6 +136,10 @@ impl RocksStore {
         }
         Ok(out)
     }
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Db(e.to_string()))
 }
 
 fn decode<T: DeserializeOwned>(
@@ -145,8 +161,20 @@ impl Store for RocksStore {
     fn put_stage(&self, record: &StageRecord) -> Result<(), StoreError> {
         self.put(STAGES, &record.signature, record)
     }
+    fn put_stages(&self, records: &[StageRecord]) -> Result<(), StoreError> {
+        let family = self.family(STAGES)?;
+        let mut batch = WriteBatch::default();
+        for r in records {
+            batch.put_cf(family, &r.signature, encode(r)?);
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db
+            .write_opt(batch, &wo)
+            .map_err(|e| StoreError::Db(e.to_string()))
+    }
     fn delete_stage(&self, signature: &str) -> Result<(), StoreError> {
-        self.raw_delete(STAGES, signature)
+        self.raw_delete(STAGES, signature, true)
     }
     fn build(&self, id: &str) -> Result<Option<BuildRecord>, StoreError> {
         self.get(BUILDS, id)
@@ -158,10 +186,10 @@ impl Store for RocksStore {
         self.all(BUILDS)
     }
     fn put_task(&self, record: &TaskRecord) -> Result<(), StoreError> {
-        self.put(TASKS, &record.signature, record)
+        self.raw_put_unsynced(TASKS, &record.signature, &encode(record)?)
     }
     fn delete_task(&self, signature: &str) -> Result<(), StoreError> {
-        self.raw_delete(TASKS, signature)
+        self.raw_delete(TASKS, signature, false)
     }
     fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
         self.all(TASKS)
@@ -171,6 +199,6 @@ impl Store for RocksStore {
     }
     fn record_cost(&self, key: &str, duration_ms: u64) -> Result<(), StoreError> {
         let next = next_cost(self.cost(key)?, duration_ms);
-        self.put(COSTS, key, &next)
+        self.raw_put_unsynced(COSTS, key, &encode(&next)?)
     }
 }

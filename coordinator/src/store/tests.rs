@@ -37,6 +37,10 @@ fn behaves(store: &dyn Store) {
     assert_eq!(store.stage("s1").unwrap(), Some(stage("s1")));
     store.delete_stage("s1").unwrap();
     assert_eq!(store.stage("s1").unwrap(), None);
+    store.put_stages(&[stage("a"), stage("b")]).unwrap();
+    assert_eq!(store.stage("b").unwrap(), Some(stage("b")));
+    store.delete_stage("a").unwrap();
+    store.delete_stage("b").unwrap();
 
     store.put_build(&build("b2")).unwrap();
     store.put_build(&build("b1")).unwrap();

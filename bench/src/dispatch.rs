@@ -1,0 +1,211 @@
+//! The `dispatch` benchmark: the real coordinator (server state task, gRPC services, RocksDB
+//! in a temp dir) over loopback, with no-op workers that answer every assignment at once.
+//!
+//! Throughput is stages dispatched and completed per second from submit to the build's end.
+//! Dispatch latency of a stage is the time from its becoming ready (the last result it
+//! depended on was sent, or the submission's acceptance for a stage with no dependencies) to
+//! its assignment arriving at a worker.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use conveyor_coordinator::front;
+use conveyor_coordinator::rpc::{BuildsService, WorkersService};
+use conveyor_coordinator::server::{self, ServerConfig};
+use conveyor_coordinator::store::{RocksStore, Store};
+use conveyor_proto::v1::builds_client::BuildsClient;
+use conveyor_proto::v1::builds_server::BuildsServer;
+use conveyor_proto::v1::workers_client::WorkersClient;
+use conveyor_proto::v1::workers_server::WorkersServer;
+use conveyor_proto::v1::{
+    build_event, coordinator_message, worker_message, BuildStatus, Hello, Project, SubmitRequest,
+    TaskResult, WatchRequest, WorkerMessage,
+};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+
+use crate::gen::{monorepo, Shape};
+
+/// One measured run.
+pub struct Run {
+    pub stages: usize,
+    pub seconds: f64,
+    /// Dispatch latencies in milliseconds, sorted.
+    pub latencies_ms: Vec<f64>,
+}
+
+#[derive(Default)]
+struct Clock {
+    /// Signature → when its result was sent.
+    done: HashMap<String, Instant>,
+    /// Signature → when its assignment arrived.
+    assigned: HashMap<String, Instant>,
+}
+
+/// Runs one build of a synthetic monorepo of `images` on `workers` no-op workers.
+pub async fn run(images: usize, workers: usize) -> Result<Run> {
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir.path())?);
+    let handle = server::start(store, ServerConfig::default())
+        .await
+        .map_err(|s| anyhow!("{}", s.message()))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(BuildsServer::new(BuildsService::new(handle.clone())))
+            .add_service(WorkersServer::new(WorkersService::new(handle)))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await;
+    });
+
+    let generated = monorepo(Shape {
+        images,
+        artifacts: 4,
+    });
+    let project = Project {
+        config_name: "werf.yaml".into(),
+        config: generated.werf_yaml.clone(),
+        files: generated
+            .files
+            .iter()
+            .map(|(p, c)| (p.clone(), c.clone().into_bytes()))
+            .collect(),
+        env: Default::default(),
+    };
+    let (_, plan) = front::plan_project(project.clone())
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for image in &plan.images {
+        for stage in &image.stages {
+            let mut d: Vec<String> = stage.parent.iter().cloned().collect();
+            d.extend(stage.needs.iter().cloned());
+            deps.insert(stage.signature.clone(), d);
+        }
+    }
+
+    let clock = Arc::new(Mutex::new(Clock::default()));
+    let mut worker_tasks = vec![];
+    for w in 0..workers {
+        worker_tasks.push(tokio::spawn(no_op_worker(
+            addr,
+            format!("w{w}"),
+            clock.clone(),
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut client = BuildsClient::connect(format!("http://{addr}")).await?;
+    let submitted = Instant::now();
+    let build = client
+        .submit(SubmitRequest {
+            project: Some(project),
+            images: vec![],
+            repo: "localhost:5000/bench-stages".into(),
+        })
+        .await?
+        .into_inner()
+        .build_id;
+    // Planning happens before the build reaches the scheduler: stages with no dependencies are
+    // ready from the moment the submission is accepted.
+    let accepted = Instant::now();
+    let mut events = client
+        .watch(WatchRequest {
+            build_id: build,
+            after: 0,
+        })
+        .await?
+        .into_inner();
+    let mut status = None;
+    while let Some(e) = events.next().await {
+        if let Some(build_event::Event::Finished(f)) = e?.event {
+            status = Some(f.status);
+            break;
+        }
+    }
+    let seconds = submitted.elapsed().as_secs_f64();
+    if status != Some(BuildStatus::Succeeded as i32) {
+        return Err(anyhow!("the build ended with status {status:?}"));
+    }
+    let clock = clock.lock().map_err(|_| anyhow!("clock poisoned"))?;
+    let mut latencies_ms: Vec<f64> = deps
+        .iter()
+        .filter_map(|(sig, d)| {
+            let at = clock.assigned.get(sig)?;
+            let ready = d
+                .iter()
+                .filter_map(|x| clock.done.get(x))
+                .max()
+                .copied()
+                .unwrap_or(accepted);
+            Some(at.saturating_duration_since(ready).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies_ms.sort_by(|a, b| a.total_cmp(b));
+    for t in worker_tasks {
+        t.abort();
+    }
+    server.abort();
+    Ok(Run {
+        stages: deps.len(),
+        seconds,
+        latencies_ms,
+    })
+}
+
+async fn no_op_worker(addr: SocketAddr, name: String, clock: Arc<Mutex<Clock>>) -> Result<()> {
+    let mut client = WorkersClient::connect(format!("http://{addr}"))
+        .await
+        .context("worker connects")?;
+    let (tx, rx) = mpsc::channel(1024);
+    tx.send(WorkerMessage {
+        msg: Some(worker_message::Msg::Hello(Hello {
+            name,
+            // No-op work needs no slot limit: latency then measures the coordinator, not a
+            // queue waiting for free slots.
+            slots: 4096,
+            ..Default::default()
+        })),
+    })
+    .await?;
+    let mut inbound = client
+        .attach(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await?
+        .into_inner();
+    while let Some(msg) = inbound.next().await {
+        let Some(coordinator_message::Msg::Assign(a)) = msg?.msg else {
+            continue;
+        };
+        let Some(task) = a.task else { continue };
+        let now = Instant::now();
+        if let Ok(mut c) = clock.lock() {
+            c.assigned.insert(task.signature.clone(), now);
+            c.done.insert(task.signature.clone(), Instant::now());
+        }
+        tx.send(WorkerMessage {
+            msg: Some(worker_message::Msg::Result(TaskResult {
+                lease: a.lease,
+                signature: task.signature.clone(),
+                reference: task.target,
+                digest: format!("sha256:{}", task.signature),
+                size: 0,
+                duration_ms: 0,
+            })),
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `p`-th percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}

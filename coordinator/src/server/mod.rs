@@ -93,6 +93,11 @@ enum Msg {
     Gone {
         conn: u64,
     },
+    /// A batch of stage records is durable (or could not be written).
+    Recorded {
+        finished: Vec<worker::Finished>,
+        result: Result<(), String>,
+    },
     Tick,
 }
 
@@ -188,7 +193,7 @@ pub async fn start(store: Arc<dyn Store>, config: ServerConfig) -> Result<Handle
         store: store.clone(),
     };
     let tick = config.tick;
-    let mut state = state::State::new(store.clone(), config);
+    let mut state = state::State::new(store.clone(), config, tx.downgrade());
     // Builds that were running when the coordinator stopped: plan them again.
     let records = store
         .builds()

@@ -51,6 +51,10 @@ pub(super) struct Build {
 }
 
 pub(super) struct State {
+    /// The state task's own inbox, for work finished on the blocking pool.
+    pub me: mpsc::WeakSender<Msg>,
+    /// A group commit of stage records is in flight (see `worker::flush_results`).
+    pub writing: bool,
     pub store: Arc<dyn Store>,
     pub config: ServerConfig,
     pub sched: Scheduler,
@@ -69,8 +73,10 @@ pub(super) struct State {
 }
 
 impl State {
-    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> State {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig, me: mpsc::WeakSender<Msg>) -> State {
         State {
+            me,
+            writing: false,
             sched: Scheduler::new(config.sched),
             store,
             config,
@@ -144,6 +150,7 @@ impl State {
                 }
                 Msg::FromWorker { conn, msg } => self.on_worker_message(conn, msg, now),
                 Msg::Gone { conn } => self.gone(conn, now),
+                Msg::Recorded { finished, result } => self.recorded(finished, result, now),
                 Msg::Tick => {
                     let events = self.sched.expire(now);
                     self.apply(events, now);
@@ -182,6 +189,9 @@ impl State {
             .iter()
             .map(|(sig, i)| (sig.clone(), (i.image.clone(), i.stage.clone())))
             .collect();
+        // About four events per stage (queued, started, done, plus logs): reserve them once
+        // instead of regrowing a large log.
+        let expected_events = specs.len() * 4;
         let events = self
             .sched
             .add_build(&id, specs, now)
@@ -206,7 +216,7 @@ impl State {
             id.clone(),
             Build {
                 record,
-                events: vec![],
+                events: Vec::with_capacity(expected_events),
                 watchers: vec![],
                 stages,
                 finished: false,

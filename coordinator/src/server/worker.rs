@@ -12,7 +12,7 @@ use crate::sched::LeaseId;
 use crate::store::{StageRecord, TaskRecord};
 
 /// A stage result waiting for this turn's group commit.
-pub(super) struct Finished {
+pub struct Finished {
     record: StageRecord,
     lease: u64,
     worker: String,
@@ -131,20 +131,34 @@ impl State {
         }
     }
 
-    /// Records this turn's results with one synced write, then tells the scheduler. A stage is
-    /// recorded before anything depends on it; if recording fails, its lease runs out and the
-    /// stage is built again.
-    pub fn flush_results(&mut self, now: u64) {
-        if self.pending.is_empty() {
+    /// Group commit: writes the results gathered so far with one synced write on the blocking
+    /// pool, one write at a time (results arriving meanwhile wait for the next one). The
+    /// scheduler hears of them when their records are durable (`recorded`), so a stage is
+    /// recorded before anything depends on it, and the state task never waits on an fsync.
+    pub fn flush_results(&mut self, _now: u64) {
+        if self.writing || self.pending.is_empty() {
             return;
         }
-        let pending = std::mem::take(&mut self.pending);
-        let records: Vec<StageRecord> = pending.iter().map(|f| f.record.clone()).collect();
-        if let Err(e) = self.store.put_stages(&records) {
-            tracing::error!("recording {} stage results: {e}", records.len());
+        let Some(me) = self.me.upgrade() else { return };
+        self.writing = true;
+        let finished = std::mem::take(&mut self.pending);
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let records: Vec<StageRecord> = finished.iter().map(|f| f.record.clone()).collect();
+            let result = store.put_stages(&records).map_err(|e| e.to_string());
+            let _ = me.blocking_send(super::Msg::Recorded { finished, result });
+        });
+    }
+
+    /// Results whose records are durable: the scheduler may now release their dependents. If
+    /// recording failed, their leases run out and the stages are built again.
+    pub fn recorded(&mut self, finished: Vec<Finished>, result: Result<(), String>, now: u64) {
+        self.writing = false;
+        if let Err(e) = result {
+            tracing::error!("recording {} stage results: {e}", finished.len());
             return;
         }
-        for f in pending {
+        for f in finished {
             let sig = f.record.signature;
             let _ = self.store.record_cost(&f.label, f.record.duration_ms);
             let _ = self.store.delete_task(&sig);

@@ -209,3 +209,54 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
 }
+
+/// Submits a synthetic monorepo of `images` to an in-process coordinator with no workers, so
+/// every stage stays queued; returns (stages queued, RSS MB now, peak RSS MB).
+pub async fn queued_rss(images: usize) -> Result<(usize, f64, f64)> {
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = Arc::new(RocksStore::open(dir.path())?);
+    let handle = server::start(store, ServerConfig::default())
+        .await
+        .map_err(|s| anyhow!("{}", s.message()))?;
+    let generated = monorepo(Shape {
+        images,
+        artifacts: 4,
+    });
+    let project = Project {
+        config_name: "werf.yaml".into(),
+        config: generated.werf_yaml,
+        files: generated
+            .files
+            .into_iter()
+            .map(|(p, c)| (p, c.into_bytes()))
+            .collect(),
+        env: Default::default(),
+    };
+    let build = handle
+        .submit(SubmitRequest {
+            project: Some(project),
+            images: vec![],
+            repo: "localhost:5000/bench-stages".into(),
+        })
+        .await
+        .map_err(|s| anyhow!("{}", s.message()))?;
+    let info = handle
+        .get(build)
+        .await
+        .map_err(|s| anyhow!("{}", s.message()))?;
+    let (rss, peak) = rss_mb();
+    Ok((info.stages.len(), rss, peak))
+}
+
+/// (VmRSS, VmHWM) of this process in MB.
+pub fn rss_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

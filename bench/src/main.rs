@@ -50,6 +50,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The coordinator's memory with every stage of a big monorepo queued (no workers).
+    Queue {
+        #[arg(long, default_value_t = 20_000)]
+        images: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Time render + parse + plan and measure peak RSS, per monorepo size.
     Plan {
         /// Monorepo sizes (service images).
@@ -208,6 +215,23 @@ fn main() -> Result<()> {
             runs,
             json,
         } => dispatch(images, workers, runs, json),
+        Command::Queue { images, json } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let (stages, rss, peak) = rt.block_on(conveyor_bench::dispatch::queued_rss(images))?;
+            println!("| images | stages queued | RSS MB | peak RSS MB |");
+            println!("|---:|---:|---:|---:|");
+            println!("| {images} | {stages} | {rss:.1} | {peak:.1} |");
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"queue": {"images": images, "stagesQueued": stages,
+                        "rssMb": rss, "peakRssMb": peak}})
+                );
+            }
+            Ok(())
+        }
         Command::Plan {
             images,
             runs,

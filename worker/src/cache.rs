@@ -210,18 +210,34 @@ mod tests {
         assert_eq!(r.repository(), "docker.io/library/busybox");
         assert_eq!(r.tag_or_digest, "latest");
         let r = Reference::parse("localhost:5000/x@sha256:00").unwrap();
-        assert_eq!((r.path.as_str(), r.tag_or_digest.as_str()), ("x", "sha256:00"));
+        assert_eq!(
+            (r.path.as_str(), r.tag_or_digest.as_str()),
+            ("x", "sha256:00")
+        );
         let r = Reference::parse("localhost:5000/x").unwrap();
-        assert_eq!((r.host.as_str(), r.tag_or_digest.as_str()), ("localhost:5000", "latest"));
+        assert_eq!(
+            (r.host.as_str(), r.tag_or_digest.as_str()),
+            ("localhost:5000", "latest")
+        );
         assert!(Reference::parse("localhost:5000/").is_err());
     }
 
     #[test]
     fn plain_http_only_on_loopback() {
-        for ok in ["localhost:5000", "localhost", "127.0.0.1:5000", "[::1]:5000"] {
+        for ok in [
+            "localhost:5000",
+            "localhost",
+            "127.0.0.1:5000",
+            "[::1]:5000",
+        ] {
             assert!(plain_http_allowed(ok), "{ok}");
         }
-        for no in ["registry.example.com", "10.0.0.1:5000", "docker.io", "localhost.evil:1"] {
+        for no in [
+            "registry.example.com",
+            "10.0.0.1:5000",
+            "docker.io",
+            "localhost.evil:1",
+        ] {
             assert!(!plain_http_allowed(no), "{no}");
         }
     }

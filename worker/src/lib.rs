@@ -2,7 +2,11 @@
 //! shares finished stages through an OCI registry, tagged by signature.
 //!
 //! It never parses werf.yaml and never touches RocksDB: it receives stage tasks from the
-//! coordinator. Today it holds `engine` (connecting to a Docker engine); the executor, the
-//! registry cache and the gRPC agent come with the build pipeline.
+//! coordinator. Modules: `engine` (connecting to a Docker engine), `executor` (running a
+//! stage task and pushing its image), `cache` (finding a stage locally or in the registry) and
+//! `retry` (backoff for engine and registry calls). The gRPC agent comes with the pipeline.
 
+pub mod cache;
 pub mod engine;
+pub mod executor;
+pub mod retry;

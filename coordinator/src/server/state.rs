@@ -18,7 +18,7 @@ use tonic::Status;
 use super::tasks::{build_work, stage_repo, StageInfo};
 use super::worker::Worker;
 use super::{EventSender, Msg, ServerConfig};
-use crate::plan::{output, Plan};
+use crate::plan::Plan;
 use crate::sched::{BuildStatus as SchedStatus, DoneSource, Event, Scheduler};
 use crate::store::{BuildRecord, BuildStatus, Store};
 
@@ -205,7 +205,6 @@ impl State {
             status: BuildStatus::Running,
             created_ms: now,
             finished_ms: None,
-            plan: output::json(&plan),
             stages: BTreeMap::new(),
             request: base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec()),
         };

@@ -61,8 +61,6 @@ pub struct BuildRecord {
     pub status: BuildStatus,
     pub created_ms: u64,
     pub finished_ms: Option<u64>,
-    /// The plan as JSON (`plan::output::json`), so a restarted coordinator can go on.
-    pub plan: String,
     /// Per stage signature: `queued`, `running`, `cached`, `built`, `shared`, `failed`.
     pub stages: BTreeMap<String, String>,
     /// The submission (protobuf `SubmitRequest`, base64), so a restarted coordinator can plan

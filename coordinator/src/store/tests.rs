@@ -25,7 +25,6 @@ fn build(id: &str) -> BuildRecord {
         status: BuildStatus::Running,
         created_ms: 5,
         finished_ms: None,
-        plan: "{}".into(),
         stages: BTreeMap::from([("s1".to_string(), "queued".to_string())]),
         request: String::new(),
     }

@@ -1,0 +1,263 @@
+//! Build containers: named `conveyor-<signature[:12]>-<random>`, labelled
+//! `conveyor.signature=<signature>`, and always removed.
+//!
+//! A [`BuildContainer`] removes its container when [`BuildContainer::remove`] is awaited, and,
+//! should the stage future be dropped first (a cancelled task), its `Drop` spawns a forced
+//! removal (which also kills a running container) on the current Tokio runtime. Containers
+//! left by a worker that died are found by name and label by [`remove_stale_containers`].
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+
+use bollard::container::LogOutput;
+use bollard::errors::Error as DockerError;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder,
+};
+use bollard::Docker;
+use tokio_stream::StreamExt;
+
+use super::{LogLine, StageError};
+
+/// The label every build container carries.
+pub const SIGNATURE_LABEL: &str = "conveyor.signature";
+
+/// How many of the last log lines a failed stage reports.
+pub const LOG_TAIL: usize = 20;
+
+/// A container created for one stage; see the module docs for its removal.
+pub struct BuildContainer {
+    docker: Docker,
+    name: String,
+    removed: bool,
+}
+
+/// How to create a build container.
+pub struct Spec<'a> {
+    pub signature: &'a str,
+    pub image: &'a str,
+    /// Replaces the image's entrypoint (the cmd is left empty).
+    pub entrypoint: Vec<String>,
+    /// `Some("0:0")` to run as root when the image sets another user.
+    pub user: Option<String>,
+    /// Network mode; "" = the engine's default.
+    pub network: &'a str,
+}
+
+impl BuildContainer {
+    pub async fn create(docker: &Docker, spec: Spec<'_>) -> Result<BuildContainer, StageError> {
+        let name = container_name(spec.signature);
+        let body = ContainerCreateBody {
+            image: Some(spec.image.to_string()),
+            entrypoint: Some(spec.entrypoint),
+            user: spec.user,
+            labels: Some(HashMap::from([(
+                SIGNATURE_LABEL.to_string(),
+                spec.signature.to_string(),
+            )])),
+            host_config: Some(HostConfig {
+                network_mode: (!spec.network.is_empty()).then(|| spec.network.to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptionsBuilder::default().name(&name).build();
+        docker
+            .create_container(Some(opts), body)
+            .await
+            .map_err(|e| StageError::environment(format!("creating container {name}"), e))?;
+        Ok(BuildContainer {
+            docker: docker.clone(),
+            name,
+            removed: false,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Starts the container, streams its output line by line to `log` and waits for it.
+    /// Returns the exit code and the last [`LOG_TAIL`] lines.
+    pub async fn run(
+        &self,
+        log: &mut (dyn FnMut(LogLine) + Send),
+    ) -> Result<(i64, Vec<String>), StageError> {
+        let env = |what: &str, e| StageError::environment(format!("{what} {}", self.name), e);
+        self.docker
+            .start_container(&self.name, None)
+            .await
+            .map_err(|e| env("starting", e))?;
+        let mut tail = VecDeque::with_capacity(LOG_TAIL);
+        let mut emit = |line: String, stderr: bool| {
+            if tail.len() == LOG_TAIL {
+                tail.pop_front();
+            }
+            tail.push_back(line.clone());
+            log(LogLine { line, stderr });
+        };
+        let opts = LogsOptionsBuilder::default()
+            .follow(true)
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let mut logs = self.docker.logs(&self.name, Some(opts));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        while let Some(chunk) = logs.next().await {
+            let (buf, message, stderr) = match chunk.map_err(|e| env("reading the logs of", e))? {
+                LogOutput::StdErr { message } => (&mut err, message, true),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    (&mut out, message, false)
+                }
+                LogOutput::StdIn { .. } => continue,
+            };
+            buf.extend_from_slice(&message);
+            while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=pos).collect();
+                let text = String::from_utf8_lossy(&line[..pos]);
+                emit(text.trim_end_matches('\r').to_string(), stderr);
+            }
+        }
+        for (rest, stderr) in [(out, false), (err, true)] {
+            if !rest.is_empty() {
+                emit(String::from_utf8_lossy(&rest).into_owned(), stderr);
+            }
+        }
+        let mut wait = self.docker.wait_container(&self.name, None);
+        let mut code = 0;
+        while let Some(status) = wait.next().await {
+            match status {
+                Ok(s) => code = s.status_code,
+                // bollard reports a non-zero exit as an error carrying the code.
+                Err(DockerError::DockerContainerWaitError { code: c, .. }) => code = c,
+                Err(e) => return Err(env("waiting for", e)),
+            }
+        }
+        Ok((code, tail.into_iter().collect()))
+    }
+
+    /// Removes the container (forcibly: it may still run).
+    pub async fn remove(mut self) -> Result<(), StageError> {
+        self.removed = true;
+        force_remove(&self.docker, &self.name)
+            .await
+            .map_err(|e| StageError::environment(format!("removing container {}", self.name), e))
+    }
+}
+
+impl Drop for BuildContainer {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let (docker, name) = (self.docker.clone(), self.name.clone());
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(e) = force_remove(&docker, &name).await {
+                        tracing::warn!(container = %name, "removing a cancelled stage's container: {e}");
+                    }
+                });
+            }
+            Err(_) => tracing::warn!(container = %name, "left behind: no runtime to remove it"),
+        }
+    }
+}
+
+async fn force_remove(docker: &Docker, name: &str) -> Result<(), DockerError> {
+    let opts = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    match docker.remove_container(name, Some(opts)).await {
+        Err(DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        other => other,
+    }
+}
+
+/// `conveyor-<signature[:12]>-<random hex>`.
+pub fn container_name(signature: &str) -> String {
+    let short: String = signature
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(12)
+        .collect();
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    format!("conveyor-{short}-{random:016x}")
+}
+
+/// Whether `name` (as the engine lists it, maybe with a leading `/`) is a build container of
+/// the stage `signature`.
+fn is_build_container(name: &str, signature: &str) -> bool {
+    let name = name.trim_start_matches('/');
+    let short: String = signature
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(12)
+        .collect();
+    name.strip_prefix(&format!("conveyor-{short}-"))
+        .is_some_and(|rest| rest.len() == 16 && rest.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// Removes the build containers a previous run of the worker left on this engine; call it at
+/// start-up, before taking tasks (it would also remove a running stage's container).
+/// Containers merely run from stage images (which carry the label too) are left alone: only
+/// those named like build containers are removed. Returns how many were removed.
+pub async fn remove_stale_containers(docker: &Docker) -> Result<usize, StageError> {
+    let opts = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&HashMap::from([("label", vec![SIGNATURE_LABEL])]))
+        .build();
+    let containers = docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| StageError::environment("listing containers".into(), e))?;
+    let mut removed = 0;
+    for c in containers {
+        let signature = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(SIGNATURE_LABEL))
+            .cloned()
+            .unwrap_or_default();
+        let Some(name) = c
+            .names
+            .unwrap_or_default()
+            .into_iter()
+            .find(|n| is_build_container(n, &signature))
+        else {
+            continue;
+        };
+        let name = name.trim_start_matches('/').to_string();
+        force_remove(docker, &name)
+            .await
+            .map_err(|e| StageError::environment(format!("removing stale container {name}"), e))?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_the_signature_and_differ() {
+        let a = container_name("0123456789abcdef0123");
+        let b = container_name("0123456789abcdef0123");
+        assert!(a.starts_with("conveyor-0123456789ab-"), "{a}");
+        assert_ne!(a, b);
+        assert!(is_build_container(&format!("/{a}"), "0123456789abcdef0123"));
+        assert!(!is_build_container(&a, "fedcba9876543210"));
+        assert!(!is_build_container(
+            "/conveyor-test-123-456",
+            "0123456789abcdef"
+        ));
+    }
+}

@@ -1,0 +1,223 @@
+//! The stage executor: turns one [`StageTask`] into an image on the worker's Docker engine and
+//! pushes it to the registry.
+//!
+//! - `TASK_KIND_FROM`: the external base is made present (pulled with retries), a container of
+//!   it is created (never started) and committed with the conveyor labels as `task.target`.
+//! - `TASK_KIND_BUILD`: a build container of `task.base` (local, else pulled) receives the
+//!   imports, runs the commands joined into one `/bin/sh -ec` script (output streamed line by
+//!   line), and is committed with the docker instructions and the conveyor labels as
+//!   `task.target`. The container is always removed, also when the stage future is dropped.
+//!
+//! Either way `task.target` is then pushed and the registry's manifest digest reported.
+//! Commands run as root (`0:0` when the base image names another user), like werf's.
+//! Registry access is anonymous: credentials are not supported yet.
+
+mod config;
+mod container;
+mod images;
+mod imports;
+
+use std::time::Instant;
+
+use bollard::query_parameters::CommitContainerOptionsBuilder;
+use bollard::Docker;
+use conveyor_proto::v1::{FailureClass, StageTask, TaskKind};
+
+pub use config::ConfigError;
+pub use container::{remove_stale_containers, LOG_TAIL, SIGNATURE_LABEL};
+pub use imports::ImportError;
+
+use crate::cache::Reference;
+use crate::retry::Backoff;
+use container::{BuildContainer, Spec};
+
+/// One line of a stage's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub line: String,
+    pub stderr: bool,
+}
+
+/// A built and pushed stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageOutput {
+    /// `task.target` (REPO:SIGNATURE).
+    pub reference: String,
+    /// The manifest digest in the registry, `sha256:...`.
+    pub digest: String,
+    /// The image size on the engine, in bytes.
+    pub size: u64,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The stage's own commands or definition failed: retrying elsewhere will not help.
+    #[error("{}", stage_message(.message, *.exit_code, .log_tail))]
+    Stage {
+        message: String,
+        exit_code: Option<i64>,
+        log_tail: Vec<String>,
+    },
+    /// Docker engine or registry trouble (after retries).
+    #[error("{0}")]
+    Environment(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn stage_message(message: &str, exit_code: Option<i64>, tail: &[String]) -> String {
+    let mut out = message.to_string();
+    if let Some(code) = exit_code {
+        out.push_str(&format!(" (exit code {code})"));
+    }
+    if !tail.is_empty() {
+        out.push_str("; last lines:\n");
+        out.push_str(&tail.join("\n"));
+    }
+    out
+}
+
+impl StageError {
+    /// The class reported to the coordinator.
+    pub fn class(&self) -> FailureClass {
+        match self {
+            StageError::Stage { .. } => FailureClass::Stage,
+            StageError::Environment(_) => FailureClass::Environment,
+            StageError::Internal(_) => FailureClass::Internal,
+        }
+    }
+
+    pub(crate) fn stage(message: String) -> StageError {
+        StageError::Stage {
+            message,
+            exit_code: None,
+            log_tail: Vec::new(),
+        }
+    }
+
+    pub(crate) fn environment(what: String, e: bollard::errors::Error) -> StageError {
+        StageError::Environment(format!("{what}: {e}"))
+    }
+}
+
+/// Runs `task` on `docker`, streaming the commands' output to `log`, and pushes the result.
+///
+/// Cancel-safe: dropping the future removes (killing if needed) the build container in the
+/// background; an image half-way through a pull or push is left to the engine.
+pub async fn run_stage(
+    docker: &Docker,
+    task: &StageTask,
+    log: &mut (dyn FnMut(LogLine) + Send),
+) -> Result<StageOutput, StageError> {
+    let started = Instant::now();
+    let backoff = Backoff::default();
+    let target = Reference::parse(&task.target)
+        .map_err(|e| StageError::Internal(format!("task target: {e}")))?;
+    if target.tag_or_digest.starts_with("sha256:") {
+        return Err(StageError::Internal(format!(
+            "task target `{}` must be REPO:TAG",
+            task.target
+        )));
+    }
+    match TaskKind::try_from(task.kind) {
+        Ok(TaskKind::From) => build(docker, task, &target, backoff, None).await?,
+        Ok(TaskKind::Build) => build(docker, task, &target, backoff, Some(log)).await?,
+        _ => {
+            return Err(StageError::Internal(format!(
+                "stage {}: unknown task kind {}",
+                task.signature, task.kind
+            )))
+        }
+    }
+    let digest = images::push(docker, &task.target, backoff).await?;
+    let size = images::inspect(docker, &task.target)
+        .await?
+        .and_then(|i| i.size)
+        .unwrap_or(0);
+    Ok(StageOutput {
+        reference: task.target.clone(),
+        digest,
+        size: u64::try_from(size).unwrap_or(0),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// Creates the stage image `task.target` on the engine. `log` is None for a from stage (no
+/// commands, imports or instructions are applied then).
+async fn build(
+    docker: &Docker,
+    task: &StageTask,
+    target: &Reference,
+    backoff: Backoff,
+    log: Option<&mut (dyn FnMut(LogLine) + Send)>,
+) -> Result<(), StageError> {
+    let base = images::ensure(docker, &task.base, backoff).await?;
+    let base_config = base.config.unwrap_or_default();
+    let labels = config::conveyor_labels(task);
+    let instructions = if log.is_some() {
+        task.docker.as_ref()
+    } else {
+        None
+    };
+    let changes = config::changes(instructions, &labels)
+        .map_err(|e| StageError::stage(format!("stage {}: {e}", task.stage)))?;
+    let commands = if log.is_some() {
+        &task.commands[..]
+    } else {
+        &[]
+    };
+    let script = commands.join("\n");
+    let runs_as_other = base_config
+        .user
+        .as_deref()
+        .is_some_and(|u| !u.is_empty() && u != "0" && u != "root" && u != "0:0");
+    let container = BuildContainer::create(
+        docker,
+        Spec {
+            signature: &task.signature,
+            image: &task.base,
+            entrypoint: vec!["/bin/sh".into(), "-ec".into(), script],
+            user: runs_as_other.then(|| "0:0".to_string()),
+            network: &task.network,
+        },
+    )
+    .await?;
+    let result = async {
+        if let Some(log) = log {
+            for spec in &task.imports {
+                imports::import(docker, &task.signature, spec, &container, backoff).await?;
+            }
+            if !commands.is_empty() {
+                let (code, log_tail) = container.run(log).await?;
+                if code != 0 {
+                    return Err(StageError::Stage {
+                        message: format!(
+                            "stage {} of image {} ({}): the commands failed",
+                            task.stage, task.image, task.signature
+                        ),
+                        exit_code: Some(code),
+                        log_tail,
+                    });
+                }
+            }
+        }
+        let opts = CommitContainerOptionsBuilder::default()
+            .container(container.name())
+            .repo(&target.repository())
+            .tag(&target.tag_or_digest)
+            .pause(false)
+            .changes(&changes.join("\n"))
+            .build();
+        let body = config::commit_body(&base_config, &labels);
+        docker
+            .commit_container(opts, body)
+            .await
+            .map_err(|e| StageError::environment(format!("committing {}", task.target), e))?;
+        Ok(())
+    }
+    .await;
+    let removed = container.remove().await;
+    result?;
+    removed
+}

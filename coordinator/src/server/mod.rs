@@ -9,6 +9,10 @@
 //! submission and go on: stages recorded in the store are cache hits, the rest are queued.
 //! Workers reconnect by name; a result for a lease from before the restart is accepted by
 //! signature (stages are content-addressed).
+//!
+//! Stage records are written in batches (group commit, one fsync per batch, off the state
+//! task). A result releases its dependents at once: the image is already in the registry, so
+//! losing an unwritten record in a crash costs a rebuild, never a wrong cache hit.
 
 mod state;
 mod tasks;
@@ -93,9 +97,8 @@ enum Msg {
     Gone {
         conn: u64,
     },
-    /// A batch of stage records is durable (or could not be written).
+    /// A group commit of stage records ended.
     Recorded {
-        finished: Vec<worker::Finished>,
         result: Result<(), String>,
     },
     Tick,

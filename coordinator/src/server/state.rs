@@ -150,7 +150,7 @@ impl State {
                 }
                 Msg::FromWorker { conn, msg } => self.on_worker_message(conn, msg, now),
                 Msg::Gone { conn } => self.gone(conn, now),
-                Msg::Recorded { finished, result } => self.recorded(finished, result, now),
+                Msg::Recorded { result } => self.recorded(result),
                 Msg::Tick => {
                     let events = self.sched.expire(now);
                     self.apply(events, now);

@@ -9,13 +9,12 @@ use conveyor_proto::v1::{
 use super::state::State;
 use super::WorkerSender;
 use crate::sched::LeaseId;
-use crate::store::{StageRecord, TaskRecord};
+use crate::store::StageRecord;
 
-/// A stage result waiting for this turn's group commit.
+/// A stage record (and its cost sample) waiting for the next group commit.
 pub struct Finished {
     record: StageRecord,
-    lease: u64,
-    worker: String,
+    /// `IMAGE/STAGE`, the key of the cost history.
     label: String,
 }
 
@@ -109,18 +108,23 @@ impl State {
                     inputs: info.inputs.clone(),
                 };
                 let label = format!("{}/{}", info.image, info.stage);
-                self.pending.push(Finished {
-                    record,
-                    lease: r.lease,
-                    worker: name.clone(),
-                    label,
-                });
+                self.last_run
+                    .insert(r.signature.clone(), (name.clone(), r.duration_ms));
+                // Dependents are released now; the record is written by the next group commit.
+                // Nothing waits for it: the image is already in the registry, so a crash before
+                // the write only costs rebuilding this stage later, never a wrong cache hit.
+                self.pending.push(Finished { record, label });
+                let events = if self.leases.remove(&r.lease).is_some() {
+                    self.sched.complete(LeaseId(r.lease), now)
+                } else {
+                    self.sched.complete_signature(&r.signature, &name, now)
+                };
+                self.apply(events, now);
             }
             Some(worker_message::Msg::Failure(f)) => {
                 if self.leases.remove(&f.lease).is_none() {
                     return;
                 }
-                let _ = self.store.delete_task(&f.signature);
                 let retryable = f.class != FailureClass::Stage as i32;
                 let events = self
                     .sched
@@ -131,10 +135,9 @@ impl State {
         }
     }
 
-    /// Group commit: writes the results gathered so far with one synced write on the blocking
-    /// pool, one write at a time (results arriving meanwhile wait for the next one). The
-    /// scheduler hears of them when their records are durable (`recorded`), so a stage is
-    /// recorded before anything depends on it, and the state task never waits on an fsync.
+    /// Group commit: writes the stage records gathered so far with one synced write on the
+    /// blocking pool, one write at a time (records arriving meanwhile wait for the next), so the
+    /// state task never waits on an fsync.
     pub fn flush_results(&mut self, _now: u64) {
         if self.writing || self.pending.is_empty() {
             return;
@@ -144,32 +147,23 @@ impl State {
         let finished = std::mem::take(&mut self.pending);
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
-            let records: Vec<StageRecord> = finished.iter().map(|f| f.record.clone()).collect();
-            let result = store.put_stages(&records).map_err(|e| e.to_string());
-            let _ = me.blocking_send(super::Msg::Recorded { finished, result });
+            for f in &finished {
+                let _ = store.record_cost(&f.label, f.record.duration_ms);
+            }
+            let records: Vec<StageRecord> = finished.into_iter().map(|f| f.record).collect();
+            let result = store
+                .put_stages(&records)
+                .map_err(|e| format!("recording {} stage results: {e}", records.len()));
+            let _ = me.blocking_send(super::Msg::Recorded { result });
         });
     }
 
-    /// Results whose records are durable: the scheduler may now release their dependents. If
-    /// recording failed, their leases run out and the stages are built again.
-    pub fn recorded(&mut self, finished: Vec<Finished>, result: Result<(), String>, now: u64) {
+    /// A group commit ended. If it failed, those stages stay unrecorded and a later build
+    /// builds them again.
+    pub fn recorded(&mut self, result: Result<(), String>) {
         self.writing = false;
         if let Err(e) = result {
-            tracing::error!("recording {} stage results: {e}", finished.len());
-            return;
-        }
-        for f in finished {
-            let sig = f.record.signature;
-            let _ = self.store.record_cost(&f.label, f.record.duration_ms);
-            let _ = self.store.delete_task(&sig);
-            self.last_run
-                .insert(sig.clone(), (f.worker.clone(), f.record.duration_ms));
-            let events = if self.leases.remove(&f.lease).is_some() {
-                self.sched.complete(LeaseId(f.lease), now)
-            } else {
-                self.sched.complete_signature(&sig, &f.worker, now)
-            };
-            self.apply(events, now);
+            tracing::error!("{e}");
         }
     }
 
@@ -209,15 +203,10 @@ impl State {
                     .workers
                     .get(&conn)
                     .is_some_and(|w| w.out.try_send(Ok(msg)).is_ok());
+                // Leases live in memory only: after a restart, builds are planned again and a
+                // result for an old lease is accepted by its signature.
                 self.leases
                     .insert(a.lease.0, (conn, a.signature.clone(), now));
-                let _ = self.store.put_task(&TaskRecord {
-                    signature: a.signature.clone(),
-                    lease: a.lease.0,
-                    worker: name.clone(),
-                    attempt: a.attempt,
-                    deadline_ms: a.deadline,
-                });
                 self.apply(vec![a.started_event()], now);
                 if !sent {
                     dead.push(conn);

@@ -9,11 +9,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 
-use bollard::container::LogOutput;
+use bollard::container::{AttachContainerResults, LogOutput};
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
     RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
@@ -26,6 +26,49 @@ pub const SIGNATURE_LABEL: &str = "conveyor.signature";
 
 /// How many of the last log lines a failed stage reports.
 pub const LOG_TAIL: usize = 20;
+
+/// The last lines of a container's output. stdout and stderr travel apart, so a burst of
+/// stdout can arrive after the error message printed last: the last stderr lines (up to half
+/// the tail) are kept even when later stdout lines would push them out.
+#[derive(Default)]
+struct Tail {
+    seq: u64,
+    all: VecDeque<(u64, String)>,
+    stderr: VecDeque<(u64, String)>,
+}
+
+impl Tail {
+    fn push(&mut self, line: &str, stderr: bool) {
+        self.seq += 1;
+        let keep = |q: &mut VecDeque<(u64, String)>, max: usize, seq: u64| {
+            if q.len() == max {
+                q.pop_front();
+            }
+            q.push_back((seq, line.to_string()));
+        };
+        keep(&mut self.all, LOG_TAIL, self.seq);
+        if stderr {
+            keep(&mut self.stderr, LOG_TAIL / 2, self.seq);
+        }
+    }
+
+    fn lines(self) -> Vec<String> {
+        let oldest = self.all.front().map_or(0, |(seq, _)| *seq);
+        let pushed_out: Vec<_> = self
+            .stderr
+            .into_iter()
+            .filter(|(seq, _)| *seq < oldest)
+            .collect();
+        // Make room for them by dropping as many of the oldest recent lines.
+        let skip = pushed_out.len().min(self.all.len());
+        let mut lines: Vec<_> = pushed_out
+            .into_iter()
+            .chain(self.all.into_iter().skip(skip))
+            .collect();
+        lines.sort_by_key(|(seq, _)| *seq);
+        lines.into_iter().map(|(_, line)| line).collect()
+    }
+}
 
 /// A container created for one stage; see the module docs for its removal.
 pub struct BuildContainer {
@@ -86,24 +129,29 @@ impl BuildContainer {
         log: &mut (dyn FnMut(LogLine) + Send),
     ) -> Result<(i64, Vec<String>), StageError> {
         let env = |what: &str, e| StageError::environment(format!("{what} {}", self.name), e);
+        // Attached before the start, the output comes straight from the container's stdio
+        // (following the log driver can miss the last lines of a container that just exited).
+        let opts = AttachContainerOptionsBuilder::default()
+            .stream(true)
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let AttachContainerResults {
+            output: mut logs, ..
+        } = self
+            .docker
+            .attach_container(&self.name, Some(opts))
+            .await
+            .map_err(|e| env("attaching to", e))?;
         self.docker
             .start_container(&self.name, None)
             .await
             .map_err(|e| env("starting", e))?;
-        let mut tail = VecDeque::with_capacity(LOG_TAIL);
+        let mut tail = Tail::default();
         let mut emit = |line: String, stderr: bool| {
-            if tail.len() == LOG_TAIL {
-                tail.pop_front();
-            }
-            tail.push_back(line.clone());
+            tail.push(&line, stderr);
             log(LogLine { line, stderr });
         };
-        let opts = LogsOptionsBuilder::default()
-            .follow(true)
-            .stdout(true)
-            .stderr(true)
-            .build();
-        let mut logs = self.docker.logs(&self.name, Some(opts));
         let (mut out, mut err) = (Vec::new(), Vec::new());
         while let Some(chunk) = logs.next().await {
             let (buf, message, stderr) = match chunk.map_err(|e| env("reading the logs of", e))? {
@@ -135,15 +183,15 @@ impl BuildContainer {
                 Err(e) => return Err(env("waiting for", e)),
             }
         }
-        Ok((code, tail.into_iter().collect()))
+        Ok((code, tail.lines()))
     }
 
-    /// Removes the container (forcibly: it may still run).
+    /// Removes the container (forcibly: it may still run). Should this future be dropped
+    /// half-way, `Drop` tries again in the background.
     pub async fn remove(mut self) -> Result<(), StageError> {
+        let result = force_remove(&self.docker, &self.name).await;
         self.removed = true;
-        force_remove(&self.docker, &self.name)
-            .await
-            .map_err(|e| StageError::environment(format!("removing container {}", self.name), e))
+        result.map_err(|e| StageError::environment(format!("removing container {}", self.name), e))
     }
 }
 
@@ -246,6 +294,26 @@ pub async fn remove_stale_containers(docker: &Docker) -> Result<usize, StageErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tail_keeps_the_last_stderr_lines() {
+        let mut tail = Tail::default();
+        tail.push("error: boom", true);
+        for i in 0..30 {
+            tail.push(&format!("out {i}"), false);
+        }
+        let lines = tail.lines();
+        assert_eq!(lines.len(), LOG_TAIL);
+        assert_eq!(lines[0], "error: boom");
+        assert_eq!(lines[1], "out 11");
+        assert_eq!(lines[LOG_TAIL - 1], "out 29");
+
+        let mut tail = Tail::default();
+        for i in 0..5 {
+            tail.push(&format!("out {i}"), i == 3);
+        }
+        assert_eq!(tail.lines(), ["out 0", "out 1", "out 2", "out 3", "out 4"]);
+    }
 
     #[test]
     fn names_carry_the_signature_and_differ() {

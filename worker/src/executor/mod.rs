@@ -28,7 +28,7 @@ pub use container::{remove_stale_containers, LOG_TAIL, SIGNATURE_LABEL};
 pub use imports::ImportError;
 
 use crate::cache::Reference;
-use crate::retry::Backoff;
+use crate::retry::{with_backoff, Backoff};
 use container::{BuildContainer, Spec};
 
 /// One line of a stage's output.
@@ -210,10 +210,33 @@ async fn build(
             .changes(&changes.join("\n"))
             .build();
         let body = config::commit_body(&base_config, &labels);
-        docker
-            .commit_container(opts, body)
-            .await
-            .map_err(|e| StageError::environment(format!("committing {}", task.target), e))?;
+        let bad_request = |e: &bollard::errors::Error| {
+            matches!(
+                e,
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 400,
+                    ..
+                }
+            )
+        };
+        // Committing again after a lost answer only re-tags a twin image: safe to retry.
+        with_backoff(backoff, bad_request, || {
+            docker.commit_container(opts.clone(), body.clone())
+        })
+        .await
+        .map_err(|(e, attempts)| {
+            if bad_request(&e) {
+                StageError::stage(format!(
+                    "stage {}: the engine refused the docker instructions: {e}",
+                    task.stage
+                ))
+            } else {
+                StageError::environment(
+                    format!("committing {} ({attempts} attempts)", task.target),
+                    e,
+                )
+            }
+        })?;
         Ok(())
     }
     .await;

@@ -1,3 +1,5 @@
+//! Unit tests of the import archive rewriting and owner resolution (no engine needed).
+
 use super::*;
 
 fn archive(entries: &[(&str, Option<&str>)]) -> Vec<u8> {

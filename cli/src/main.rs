@@ -6,6 +6,7 @@
 
 mod cmd;
 mod exit;
+mod signal;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,7 @@ enum Command {
     Render(cmd::render::RenderArgs),
     Plan(cmd::plan::PlanArgs),
     Coordinator(cmd::coordinator::CoordinatorArgs),
+    Worker(cmd::worker::WorkerArgs),
 }
 
 fn main() {
@@ -44,6 +46,7 @@ fn main() {
         Command::Render(args) => cmd::render::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Coordinator(args) => cmd::coordinator::run(args),
+        Command::Worker(args) => cmd::worker::run(args),
     };
     if let Err(err) = outcome {
         eprintln!("Error: {}", err.message);

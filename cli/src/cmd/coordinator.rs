@@ -89,9 +89,7 @@ async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
         .add_service(WorkersServer::new(WorkersService::new(handle)))
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
-            async {
-                let _ = tokio::signal::ctrl_c().await;
-            },
+            crate::signal::stopped(),
         )
         .await
         .map_err(Failure::environment)

@@ -4,3 +4,4 @@ pub mod coordinator;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod worker;

@@ -126,6 +126,50 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     Ok(docs)
 }
 
+/// Parses a stream and maps every document with `f` where it was parsed: a large stream is
+/// cut in two halves (as in [`parse`]) that are parsed, mapped and freed on two threads.
+/// Returns the mapped documents in order, each part with the number of documents before it
+/// (document indices inside a part start at 1; add that number to get the stream's index).
+pub fn parse_map<T: Send>(
+    text: &str,
+    f: &(dyn Fn(&Document) -> T + Sync),
+) -> Result<Vec<(usize, Vec<T>)>, SyntaxError> {
+    let map_part = |part: &str, lines_before: usize| -> Result<Vec<T>, SyntaxError> {
+        let mut docs = parse_one(part).map_err(|mut e| {
+            e.line += lines_before;
+            e
+        })?;
+        if lines_before > 0 {
+            for doc in &mut docs {
+                doc.line += lines_before;
+                if let Some(root) = doc.root.as_mut() {
+                    shift_lines(root, lines_before);
+                }
+            }
+        }
+        Ok(docs.iter().map(f).collect())
+    };
+    let Some(cut) = (text.len() >= PARALLEL_FROM)
+        .then(|| document_start_near(text, text.len() / 2))
+        .flatten()
+    else {
+        return Ok(vec![(0, map_part(text, 0)?)]);
+    };
+    let (head, tail) = text.split_at(cut);
+    let lines_before = head.matches('\n').count();
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| map_part(tail, lines_before));
+        (map_part(head, 0), second.join())
+    });
+    let first = first?;
+    let second = match second {
+        Ok(result) => result?,
+        Err(_) => return Ok(vec![(0, map_part(text, 0)?)]),
+    };
+    let before = first.len();
+    Ok(vec![(0, first), (before, second)])
+}
+
 /// The byte offset of the first line at or after `from` that starts a document (`---` then a
 /// space, a newline or the end).
 fn document_start_near(text: &str, from: usize) -> Option<usize> {

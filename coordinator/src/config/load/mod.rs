@@ -26,7 +26,8 @@ const META_KEYS: &[&str] = &[
 
 /// Reads the rendered config `text` of the file called `file` into a validated model.
 pub fn load(file: &str, text: &str) -> Result<Config, ConfigError> {
-    let documents = tree::parse(text).map_err(|e| {
+    // Documents are read where they are parsed (on two threads for a large config).
+    let parts = tree::parse_map(text, &|doc| read_document(file, doc)).map_err(|e| {
         ConfigError::new(
             file,
             e.line,
@@ -35,7 +36,10 @@ pub fn load(file: &str, text: &str) -> Result<Config, ConfigError> {
     })?;
     let mut project: Option<(String, usize)> = None;
     let mut images: Vec<Image> = vec![];
-    for read in read_all(file, documents) {
+    let reads = parts
+        .into_iter()
+        .flat_map(|(before, reads)| reads.into_iter().map(move |read| renumber(read, before)));
+    for read in reads {
         match read? {
             Read::Empty => {}
             Read::Meta { ctx, line, result } => {
@@ -80,35 +84,36 @@ enum Read<'a> {
     Images(Vec<Image>),
 }
 
-/// Documents above this count are read on two threads (10,000 images take ~0.1 s to read).
-const PARALLEL_FROM: usize = 2_000;
-
-/// Reads every document, in document order. Large configs are read in two halves at once:
-/// documents are independent until the checks across them, which run afterwards.
-fn read_all<'a>(
-    file: &'a str,
-    mut documents: Vec<tree::Document>,
-) -> Vec<Result<Read<'a>, ConfigError>> {
-    if documents.len() < PARALLEL_FROM {
-        return documents.iter().map(|d| read_document(file, d)).collect();
+/// Adds `before` (the documents of earlier parts of the stream) to a document's index.
+fn renumber(read: Result<Read<'_>, ConfigError>, before: usize) -> Result<Read<'_>, ConfigError> {
+    if before == 0 {
+        return read;
     }
-    let tail = documents.split_off(documents.len() / 2);
-    let read = |docs: Vec<tree::Document>| -> Vec<Result<Read<'a>, ConfigError>> {
-        docs.iter().map(|d| read_document(file, d)).collect()
-    };
-    std::thread::scope(|s| {
-        let second = s.spawn(|| read(tail));
-        let mut out = read(documents);
-        match second.join() {
-            Ok(rest) => out.extend(rest),
-            Err(_) => out.push(Err(ConfigError::new(
-                file,
-                1,
-                "Internal error: reading the config's second half panicked",
-            ))),
+    match read {
+        Err(mut e) => {
+            e.document = e.document.map(|d| d + before);
+            Err(e)
         }
-        out
-    })
+        Ok(Read::Meta {
+            mut ctx,
+            line,
+            result,
+        }) => {
+            ctx.document += before;
+            let result = result.map_err(|mut e| {
+                e.document = e.document.map(|d| d + before);
+                e
+            });
+            Ok(Read::Meta { ctx, line, result })
+        }
+        Ok(Read::Images(mut images)) => {
+            for image in &mut images {
+                image.pos.document += before;
+            }
+            Ok(Read::Images(images))
+        }
+        Ok(Read::Empty) => Ok(Read::Empty),
+    }
 }
 
 /// Reads one document: the meta document, one or more images, or nothing.

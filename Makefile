@@ -16,11 +16,19 @@ services: deps
 services-down:
 	bash scripts/services.sh down
 
-# Until `conveyor build` exists, the demo renders and plans the example monorepo.
+# The main job: plan the example monorepo, build it with the embedded default (coordinator +
+# one worker on the local engine, stages shared through the local registry), then build it
+# again (every stage cached) and print both times.
+DEMO_REPO ?= localhost:5000/monorepo-stages
+CONVEYOR_BIN = $${CARGO_TARGET_DIR:-target}/release/conveyor
 demo: services
 	$(CARGO) build --release -p conveyor
-	$${CARGO_TARGET_DIR:-target}/release/conveyor render --dir examples/monorepo
-	$${CARGO_TARGET_DIR:-target}/release/conveyor plan --dir examples/monorepo
+	$(CONVEYOR_BIN) plan --dir examples/monorepo
+	@start=$$(date +%s%N); $(CONVEYOR_BIN) build --dir examples/monorepo --repo $(DEMO_REPO) \
+	  --report examples/monorepo/.conveyor/report.json; rc=$$?; \
+	  echo "first build: $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; exit $$rc
+	@start=$$(date +%s%N); $(CONVEYOR_BIN) build --dir examples/monorepo --repo $(DEMO_REPO); rc=$$?; \
+	  echo "second build (all cached): $$(( ($$(date +%s%N) - start) / 1000000 )) ms"; exit $$rc
 
 test: services
 	CONVEYOR_TEST_DOCKER=unix:///var/run/docker.sock \

@@ -190,6 +190,26 @@ push_base_image() {
   log "pushed $repo:latest and $repo:1.35"
 }
 
+# A dockerd started with `--bridge none` deletes any interface called docker0 at start-up
+# (libnetwork's removeDefaultBridgeInterface), which breaks engine 1's default network:
+# containers then fail with "could not find bridge docker0". Engine 2 is therefore started
+# before engine 1, and if docker0 is missing while engine 1 has its default bridge network,
+# it is put back with engine 1's own subnet and gateway.
+ensure_docker0() {
+  ip link show docker0 >/dev/null 2>&1 && return 0
+  local gw subnet
+  gw=$(docker -H "unix://$engine1_sock" network inspect bridge \
+        --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null) || return 0
+  subnet=$(docker -H "unix://$engine1_sock" network inspect bridge \
+        --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}' 2>/dev/null) || return 0
+  [ -n "$gw" ] && [ -n "$subnet" ] || return 0
+  log "engine1: docker0 is missing; recreating it ($gw, ${subnet#*/} bits)"
+  ip link add docker0 type bridge \
+    && ip addr add "$gw/${subnet#*/}" dev docker0 \
+    && ip link set docker0 up \
+    || die "could not recreate docker0 (engine 1's default network is unusable)"
+}
+
 # stop NAME: stops a process this script started, if it is still the one we started.
 stop_started() {
   local name=$1 f=$state/started-$1
@@ -225,13 +245,15 @@ mkdir -p "$state"
 case $cmd in
   up)
     need_packages
-    start_engine engine1 "$engine1_sock" "$engine1_pid" "$engine1_exec" "$state/engine1.log"
+    # Engine 2 first: its start-up deletes docker0 (see ensure_docker0).
     if [ "$engines" -ge 2 ]; then
       mkdir -p "$engine2_data" "$engine2_exec"
       start_engine engine2 "$engine2_sock" "$engine2_pid" "$engine2_exec" "$state/engine2.log" \
         --data-root "$engine2_data" \
         --bridge none --iptables=false --ip-masq=false
     fi
+    start_engine engine1 "$engine1_sock" "$engine1_pid" "$engine1_exec" "$state/engine1.log"
+    ensure_docker0
     start_registry
     push_base_image
     "$0" status --engines "$engines"

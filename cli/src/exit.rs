@@ -6,7 +6,6 @@ use std::fmt::Display;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// A stage failed to build (exit 1).
-    #[allow(dead_code)] // used once `conveyor build` exists
     StageFailed,
     /// Bad werf.yaml, bad flag, missing file (exit 2).
     User,

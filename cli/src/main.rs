@@ -29,6 +29,7 @@ struct Cli {
 enum Command {
     Render(cmd::render::RenderArgs),
     Plan(cmd::plan::PlanArgs),
+    Build(cmd::build::BuildArgs),
     Coordinator(cmd::coordinator::CoordinatorArgs),
     Worker(cmd::worker::WorkerArgs),
 }
@@ -45,6 +46,7 @@ fn main() {
     let outcome = match cli.command {
         Command::Render(args) => cmd::render::run(args),
         Command::Plan(args) => cmd::plan::run(args),
+        Command::Build(args) => cmd::build::run(args),
         Command::Coordinator(args) => cmd::coordinator::run(args),
         Command::Worker(args) => cmd::worker::run(args),
     };

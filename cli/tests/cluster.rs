@@ -95,6 +95,7 @@ async fn a_cluster_of_two_engines_builds_a_werf_yaml() {
             heartbeat: Duration::from_secs(1),
             engine_version: String::new(),
             platform: String::new(),
+            credentials: Default::default(),
         };
         workers.push(tokio::spawn(agent::run(
             docker,

@@ -88,3 +88,88 @@ pub async fn plan_project(project: Project) -> Result<(Config, Plan), FrontError
     let plan = plan::plan(&config, &digests).map_err(|e| user(e.to_string()))?;
     Ok((config, plan))
 }
+
+/// A [`FileSource`] that remembers what the templates read, so that a client sends the
+/// coordinator exactly the files (and, with [`RecordingEnv`], the variables) its config uses.
+pub struct RecordingFiles<'a> {
+    inner: &'a dyn FileSource,
+    read: std::cell::RefCell<BTreeMap<String, Vec<u8>>>,
+}
+
+impl<'a> RecordingFiles<'a> {
+    pub fn new(inner: &'a dyn FileSource) -> RecordingFiles<'a> {
+        RecordingFiles {
+            inner,
+            read: Default::default(),
+        }
+    }
+
+    /// The files read so far: path → content.
+    pub fn into_read(self) -> BTreeMap<String, Vec<u8>> {
+        self.read.into_inner()
+    }
+}
+
+impl FileSource for RecordingFiles<'_> {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        let data = self.inner.read(path)?;
+        self.read
+            .borrow_mut()
+            .insert(path.to_string(), data.clone());
+        Some(data)
+    }
+    fn list(&self) -> Vec<String> {
+        self.inner.list()
+    }
+}
+
+/// The environment as `env` reads it, remembering which variables were set.
+#[derive(Default)]
+pub struct RecordingEnv {
+    read: std::cell::RefCell<BTreeMap<String, String>>,
+}
+
+impl RecordingEnv {
+    /// Looks `name` up in the process environment and remembers it when set.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let value = std::env::var(name).ok()?;
+        self.read
+            .borrow_mut()
+            .insert(name.to_string(), value.clone());
+        Some(value)
+    }
+
+    pub fn into_read(self) -> BTreeMap<String, String> {
+        self.read.into_inner()
+    }
+}
+
+/// Renders a project from disk locally, recording what it reads, and returns the [`Project`]
+/// to send: the config, the files its templates read and the variables they used. Rendering
+/// it again on the coordinator gives the same text.
+pub fn project_from_dir(
+    dir: &std::path::Path,
+    config_name: &str,
+    config: &str,
+) -> Result<Project, FrontError> {
+    let disk = crate::config::render::DirFiles::new(dir);
+    let files = RecordingFiles::new(&disk);
+    let env = RecordingEnv::default();
+    let lookup = |k: &str| env.get(k);
+    let input = RenderInput {
+        config_name,
+        config,
+        files: &files,
+        env: &lookup,
+    };
+    render(&input).map_err(|e| FrontError {
+        tier: Tier::User,
+        message: e.to_string(),
+    })?;
+    Ok(Project {
+        config_name: config_name.to_string(),
+        config: config.to_string(),
+        files: files.into_read().into_iter().collect(),
+        env: env.into_read().into_iter().collect(),
+    })
+}

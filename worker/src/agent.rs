@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
 
 use crate::cache::{self, Location};
+use crate::credentials::Credentials;
 use crate::executor::{self, SIGNATURE_LABEL};
 
 /// How the agent runs.
@@ -37,6 +38,9 @@ pub struct AgentConfig {
     /// Shown to the coordinator (`docker version`).
     pub engine_version: String,
     pub platform: String,
+    /// Registry credentials for pulls, pushes and cache lookups. They stay on this worker:
+    /// nothing of them goes to the coordinator (its `Debug` redacts the passwords).
+    pub credentials: Arc<Credentials>,
 }
 
 /// Running tasks by lease: their signature and a handle to stop them.
@@ -172,7 +176,7 @@ async fn session(
         };
         match msg.msg {
             Some(coordinator_message::Msg::Assign(assign)) => {
-                start(docker, assign, running, outbox, &tx);
+                start(docker, &config.credentials, assign, running, outbox, &tx);
             }
             Some(coordinator_message::Msg::Cancel(cancel)) => {
                 if let Ok(mut r) = running.lock() {
@@ -192,6 +196,7 @@ async fn session(
 /// Runs one assigned stage in its own task.
 fn start(
     docker: &Docker,
+    credentials: &Arc<Credentials>,
     assign: Assign,
     running: &Running,
     outbox: &mpsc::UnboundedSender<WorkerMessage>,
@@ -201,11 +206,12 @@ fn start(
     let lease = assign.lease;
     let signature = task.signature.clone();
     let docker = docker.clone();
+    let credentials = credentials.clone();
     let outbox = outbox.clone();
     let logs = logs.clone();
     let done = running.clone();
     let handle = tokio::spawn(async move {
-        let msg = match cached(&docker, &task.target).await {
+        let msg = match cached(&docker, &credentials, &task.target).await {
             Some(digest) => Ok(executor::StageOutput {
                 reference: task.target.clone(),
                 digest,
@@ -225,7 +231,7 @@ fn start(
                         })),
                     });
                 };
-                executor::run_stage(&docker, &task, &mut log).await
+                executor::run_stage(&docker, &credentials, &task, &mut log).await
             }
         };
         let report = match msg {
@@ -256,8 +262,8 @@ fn start(
 
 /// The digest of the stage image when the registry already has it (built by another worker
 /// or a previous coordinator run): nothing to build.
-async fn cached(docker: &Docker, target: &str) -> Option<String> {
-    match cache::lookup(docker, target).await {
+async fn cached(docker: &Docker, credentials: &Credentials, target: &str) -> Option<String> {
+    match cache::lookup(docker, credentials, target).await {
         Ok(Some(found)) if found.location == Location::Registry => found.digest,
         _ => None,
     }

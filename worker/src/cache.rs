@@ -2,17 +2,21 @@
 //!
 //! A stage is identified by its reference `REPO:SIGNATURE`. [`lookup`] inspects the engine's
 //! image store, then asks the registry with a single manifest `HEAD` (a point lookup: tags are
-//! never listed). The registry is talked to anonymously over plain HTTP, which is only allowed
-//! for loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`); other registries (TLS, tokens,
-//! credentials) are not supported yet and give [`CacheError::UnsupportedRegistry`].
+//! never listed). The registry is talked to over plain HTTP, which is only allowed for loopback
+//! hosts (`localhost`, `127.0.0.0/8`, `[::1]`); other registries (TLS) are not supported yet
+//! and give [`CacheError::UnsupportedRegistry`]. A registry that asks for authentication gets
+//! the stage registry's [`Credentials`]: HTTP basic auth, or a bearer token from its token
+//! service (which must be plain HTTP on a loopback host too).
 
 use std::time::Duration;
 
 use bollard::Docker;
 use bytes::Bytes;
-use http_body_util::Empty;
+use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+
+use crate::credentials::{Auth, Credentials};
 
 /// The manifest types a stage image may be stored as (Docker v2 and OCI, single or index).
 const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
@@ -27,10 +31,20 @@ pub enum CacheError {
     #[error("`{0}` is not an image reference")]
     BadReference(String),
     #[error(
-        "registry `{0}` is not supported yet: only anonymous plain-HTTP registries on loopback \
-         hosts are"
+        "registry `{0}` is not supported yet: only plain-HTTP registries on loopback hosts are"
     )]
     UnsupportedRegistry(String),
+    #[error(
+        "registry `{registry}` {}",
+        match .user {
+            Some(user) => format!("refused the credentials of user `{user}`"),
+            None => "requires credentials and none are configured for it".to_string(),
+        }
+    )]
+    Unauthorized {
+        registry: String,
+        user: Option<String>,
+    },
     #[error("registry lookup of `{reference}` failed: {message}")]
     Registry { reference: String, message: String },
     #[error("engine lookup of `{reference}` failed: {source}")]
@@ -120,7 +134,11 @@ pub fn plain_http_allowed(host: &str) -> bool {
 }
 
 /// Looks `reference` up on the engine, then in the registry. `Ok(None)`: nowhere.
-pub async fn lookup(docker: &Docker, reference: &str) -> Result<Option<Found>, CacheError> {
+pub async fn lookup(
+    docker: &Docker,
+    credentials: &Credentials,
+    reference: &str,
+) -> Result<Option<Found>, CacheError> {
     let parsed = Reference::parse(reference)?;
     match docker.inspect_image(reference).await {
         Ok(image) => {
@@ -146,7 +164,7 @@ pub async fn lookup(docker: &Docker, reference: &str) -> Result<Option<Found>, C
             })
         }
     }
-    Ok(registry_digest(&parsed, reference)
+    Ok(registry_digest(credentials, &parsed, reference)
         .await?
         .map(|digest| Found {
             reference: reference.to_string(),
@@ -156,7 +174,14 @@ pub async fn lookup(docker: &Docker, reference: &str) -> Result<Option<Found>, C
 }
 
 /// `HEAD /v2/PATH/manifests/TAG`: the manifest digest if the registry holds the reference.
+///
+/// The reference is a stage's, so the stage registry's credentials apply
+/// ([`Credentials::get_stage`]). The request goes out anonymously first; on `401` it is
+/// answered as the registry's `WWW-Authenticate` challenge asks: `Basic` with the
+/// credentials, or `Bearer` with a token fetched from the challenge's realm (with basic auth
+/// when there are credentials, anonymously otherwise).
 pub async fn registry_digest(
+    credentials: &Credentials,
     parsed: &Reference,
     reference: &str,
 ) -> Result<Option<String>, CacheError> {
@@ -171,15 +196,49 @@ pub async fn registry_digest(
         "http://{}/v2/{}/manifests/{}",
         parsed.host, parsed.path, parsed.tag_or_digest
     );
-    let request = hyper::Request::head(&url)
-        .header(hyper::header::ACCEPT, MANIFEST_ACCEPT)
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| failed(format!("bad request {url}: {e}")))?;
     let client = Client::builder(TokioExecutor::new()).build_http();
-    let response = tokio::time::timeout(REGISTRY_TIMEOUT, client.request(request))
-        .await
-        .map_err(|_| failed(format!("HEAD {url} timed out")))?
-        .map_err(|e| failed(format!("HEAD {url}: {e}")))?;
+    let auth = credentials.get_stage(&parsed.host);
+    let mut response = head_manifest(&client, &url, None).await.map_err(failed)?;
+    if response.status() == hyper::StatusCode::UNAUTHORIZED {
+        let challenge = response
+            .headers()
+            .get_all(hyper::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(parse_challenge);
+        let authorization = match challenge {
+            Some(Challenge::Basic) => match auth {
+                Some(auth) => auth.basic_header(),
+                None => return Err(unauthorized(parsed, None)),
+            },
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            }) => {
+                let scope = scope.unwrap_or_else(|| format!("repository:{}:pull", parsed.path));
+                let token = fetch_token(
+                    &client,
+                    &parsed.host,
+                    &realm,
+                    service.as_deref(),
+                    &scope,
+                    auth,
+                )
+                .await
+                .map_err(failed)?;
+                format!("Bearer {token}")
+            }
+            None => {
+                return Err(failed(format!(
+                    "HEAD {url}: HTTP 401 without a Basic or Bearer challenge"
+                )))
+            }
+        };
+        response = head_manifest(&client, &url, Some(&authorization))
+            .await
+            .map_err(failed)?;
+    }
     match response.status().as_u16() {
         200 => {
             let digest = response
@@ -191,8 +250,205 @@ pub async fn registry_digest(
             Ok(Some(digest.to_string()))
         }
         404 => Ok(None),
+        401 | 403 => Err(unauthorized(parsed, auth)),
         status => Err(failed(format!("HEAD {url}: HTTP {status}"))),
     }
+}
+
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>;
+
+fn unauthorized(parsed: &Reference, auth: Option<&Auth>) -> CacheError {
+    CacheError::Unauthorized {
+        registry: parsed.host.clone(),
+        user: auth.map(|a| a.username.clone()),
+    }
+}
+
+/// One manifest `HEAD`, with `authorization` (never shown in errors) if given.
+async fn head_manifest(
+    client: &HttpClient,
+    url: &str,
+    authorization: Option<&str>,
+) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+    let mut request = hyper::Request::head(url).header(hyper::header::ACCEPT, MANIFEST_ACCEPT);
+    if let Some(value) = authorization {
+        request = request.header(hyper::header::AUTHORIZATION, value);
+    }
+    let request = request
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("bad request {url}: {e}"))?;
+    tokio::time::timeout(REGISTRY_TIMEOUT, client.request(request))
+        .await
+        .map_err(|_| format!("HEAD {url} timed out"))?
+        .map_err(|e| format!("HEAD {url}: {e}"))
+}
+
+/// A registry's `WWW-Authenticate` challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Challenge {
+    /// `Basic realm="..."`: send the credentials themselves.
+    Basic,
+    /// `Bearer realm="...",service="...",scope="..."`: get a token from `realm` first.
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
+}
+
+/// Parses one `WWW-Authenticate` value (`SCHEME k="v", k=v, ...`; quoted values may hold
+/// commas and `\`-escapes). None for other schemes or a Bearer challenge without a realm.
+pub fn parse_challenge(header: &str) -> Option<Challenge> {
+    let header = header.trim();
+    let (scheme, mut rest) = header
+        .split_once(|c: char| c.is_ascii_whitespace())
+        .unwrap_or((header, ""));
+    let mut params: Vec<(String, String)> = Vec::new();
+    loop {
+        rest = rest.trim_start_matches(|c: char| c == ',' || c.is_ascii_whitespace());
+        if rest.is_empty() {
+            break;
+        }
+        let (key, after) = rest.split_once('=')?;
+        let key = key.trim().to_ascii_lowercase();
+        let after = after.trim_start();
+        let value;
+        if let Some(quoted) = after.strip_prefix('"') {
+            let mut out = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => out.extend(chars.next().map(|(_, c)| c)),
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => out.push(c),
+                }
+            }
+            value = out;
+            rest = &quoted[end?..];
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            value = after[..end].trim().to_string();
+            rest = &after[end..];
+        }
+        params.push((key, value));
+    }
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    if scheme.eq_ignore_ascii_case("basic") {
+        Some(Challenge::Basic)
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        Some(Challenge::Bearer {
+            realm: param("realm").filter(|r| !r.is_empty())?,
+            service: param("service"),
+            scope: param("scope"),
+        })
+    } else {
+        None
+    }
+}
+
+/// The URL of a token request: `REALM?service=S&scope=X` (values percent-encoded).
+pub fn token_url(realm: &str, service: Option<&str>, scope: &str) -> String {
+    let mut url = realm.to_string();
+    let mut sep = if realm.contains('?') { '&' } else { '?' };
+    for (key, value) in [("service", service), ("scope", Some(scope))] {
+        if let Some(value) = value {
+            url.push(sep);
+            url.push_str(key);
+            url.push('=');
+            url.push_str(&percent_encode(value));
+            sep = '&';
+        }
+    }
+    url
+}
+
+fn percent_encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Gets a bearer token from a registry's token service (plain HTTP on a loopback host only:
+/// credentials never travel unencrypted off the machine). The token is never put in errors.
+async fn fetch_token(
+    client: &HttpClient,
+    registry: &str,
+    realm: &str,
+    service: Option<&str>,
+    scope: &str,
+    auth: Option<&Auth>,
+) -> Result<String, String> {
+    let realm_host = realm
+        .strip_prefix("http://")
+        .map(|rest| rest.split(['/', '?']).next().unwrap_or(""))
+        .filter(|host| plain_http_allowed(host))
+        .ok_or_else(|| {
+            format!(
+                "registry `{registry}` asks for a token from `{realm}`, which is not supported \
+                 yet: only plain-HTTP token services on loopback hosts are"
+            )
+        })?;
+    let url = token_url(realm, service, scope);
+    let mut request = hyper::Request::get(&url);
+    if let Some(auth) = auth {
+        request = request.header(hyper::header::AUTHORIZATION, auth.basic_header());
+    }
+    let request = request
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("bad token request {url}: {e}"))?;
+    let response = tokio::time::timeout(REGISTRY_TIMEOUT, client.request(request))
+        .await
+        .map_err(|_| format!("GET {url} timed out"))?
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let status = response.status().as_u16();
+    if status == 401 || status == 403 {
+        return Err(match auth {
+            Some(auth) => format!(
+                "the token service of `{registry}` ({realm_host}) refused the credentials of \
+                 user `{}`",
+                auth.username
+            ),
+            None => format!(
+                "the token service of `{registry}` ({realm_host}) requires credentials and none \
+                 are configured for `{registry}`"
+            ),
+        });
+    }
+    if status != 200 {
+        return Err(format!("GET {url}: HTTP {status}"));
+    }
+    let body = tokio::time::timeout(REGISTRY_TIMEOUT, response.into_body().collect())
+        .await
+        .map_err(|_| format!("GET {url} timed out"))?
+        .map_err(|e| format!("GET {url}: {e}"))?
+        .to_bytes();
+    #[derive(serde::Deserialize)]
+    struct TokenAnswer {
+        token: Option<String>,
+        access_token: Option<String>,
+    }
+    let answer: TokenAnswer =
+        serde_json::from_slice(&body).map_err(|e| format!("GET {url}: not a token answer: {e}"))?;
+    answer
+        .token
+        .or(answer.access_token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| format!("GET {url}: the answer holds no token"))
 }
 
 #[cfg(test)]
@@ -240,5 +496,186 @@ mod tests {
         ] {
             assert!(!plain_http_allowed(no), "{no}");
         }
+    }
+    #[test]
+    fn challenges_are_parsed() {
+        assert_eq!(
+            parse_challenge(
+                r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull,push""#
+            ),
+            Some(Challenge::Bearer {
+                realm: "https://auth.docker.io/token".into(),
+                service: Some("registry.docker.io".into()),
+                scope: Some("repository:library/busybox:pull,push".into()),
+            })
+        );
+        assert_eq!(
+            parse_challenge(
+                r#"bearer  realm = "http://127.0.0.1:9/t" , error="insufficient_scope""#
+            ),
+            Some(Challenge::Bearer {
+                realm: "http://127.0.0.1:9/t".into(),
+                service: None,
+                scope: None,
+            })
+        );
+        assert_eq!(
+            parse_challenge(r#"Bearer realm=http://x/t,service=s\"q"#),
+            Some(Challenge::Bearer {
+                realm: "http://x/t".into(),
+                service: Some(r#"s\"q"#.into()),
+                scope: None,
+            })
+        );
+        assert_eq!(
+            parse_challenge(r#"Bearer realm="a\"b\\c""#),
+            Some(Challenge::Bearer {
+                realm: r#"a"b\c"#.into(),
+                service: None,
+                scope: None,
+            })
+        );
+        assert_eq!(
+            parse_challenge(r#"Basic realm="Registry Realm""#),
+            Some(Challenge::Basic)
+        );
+        assert_eq!(parse_challenge("Basic"), Some(Challenge::Basic));
+        for bad in [
+            r#"Bearer service="s""#,
+            r#"Bearer realm="unterminated"#,
+            r#"Negotiate abc"#,
+            "",
+        ] {
+            assert_eq!(parse_challenge(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn token_urls_carry_service_and_scope() {
+        assert_eq!(
+            token_url(
+                "http://127.0.0.1:5001/token",
+                Some("my registry"),
+                "repository:a/b:pull,push"
+            ),
+            "http://127.0.0.1:5001/token?service=my%20registry&scope=repository%3Aa%2Fb%3Apull%2Cpush"
+        );
+        assert_eq!(
+            token_url("http://h/t?x=1", None, "s"),
+            "http://h/t?x=1&scope=s"
+        );
+    }
+
+    /// A fake registry with a token service on one loopback port: `HEAD` without the right
+    /// bearer token gets a Bearer challenge; `/token` wants basic auth `u:p`. Returns its
+    /// address and the requests it saw (`METHOD PATH AUTHORIZATION`).
+    async fn token_registry() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (realm, log) = (format!("http://{addr}/token"), seen.clone());
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let (realm, log) = (realm.clone(), log.clone());
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    loop {
+                        let Ok(Some(first)) = lines.next_line().await else {
+                            return;
+                        };
+                        let mut authorization = String::new();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            if line.is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = line.split_once(':') {
+                                if k.eq_ignore_ascii_case("authorization") {
+                                    authorization = v.trim().to_string();
+                                }
+                            }
+                        }
+                        let mut parts = first.split(' ');
+                        let (method, path) = (parts.next().unwrap(), parts.next().unwrap());
+                        log.lock()
+                            .unwrap()
+                            .push(format!("{method} {path} {authorization}"));
+                        let reply = if path.starts_with("/token?") {
+                            if authorization == "Basic dTpw" {
+                                let body = r#"{"token":"tok-123"}"#;
+                                format!(
+                                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                                    body.len()
+                                )
+                            } else {
+                                "HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n".into()
+                            }
+                        } else if authorization == "Bearer tok-123" {
+                            "HTTP/1.1 200 OK\r\ndocker-content-digest: sha256:abc\r\n\
+                             content-length: 0\r\n\r\n"
+                                .into()
+                        } else {
+                            format!(
+                                "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer \
+                                 realm=\"{realm}\",service=\"fake\",\
+                                 scope=\"repository:x/y:pull\"\r\ncontent-length: 0\r\n\r\n"
+                            )
+                        };
+                        if write.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    #[tokio::test]
+    async fn the_bearer_token_flow_uses_basic_auth_for_the_token() {
+        let (addr, seen) = token_registry().await;
+        let reference = format!("{addr}/x/y:t");
+        let parsed = Reference::parse(&reference).unwrap();
+        let (creds, _) = Credentials::parse_docker_config(
+            &format!(r#"{{"auths": {{"http://{addr}": {{"auth": "dTpw"}}}}}}"#),
+            std::path::Path::new("config.json"),
+        )
+        .unwrap();
+        let digest = registry_digest(&creds, &parsed, &reference).await.unwrap();
+        assert_eq!(digest.as_deref(), Some("sha256:abc"));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "HEAD /v2/x/y/manifests/t ".to_string(),
+                "GET /token?service=fake&scope=repository%3Ax%2Fy%3Apull Basic dTpw".into(),
+                "HEAD /v2/x/y/manifests/t Bearer tok-123".into(),
+            ]
+        );
+
+        let err = registry_digest(&Credentials::default(), &parsed, &reference)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&addr) && err.contains("requires credentials"),
+            "{err}"
+        );
+        let wrong = Credentials::default().with_user(
+            Auth {
+                username: "u".into(),
+                password: "wrong-secret".into(),
+            },
+            &[],
+        );
+        let err = registry_digest(&wrong, &parsed, &reference)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`u`") && !err.contains("wrong-secret"),
+            "{err}"
+        );
     }
 }

@@ -3,12 +3,14 @@
 //!
 //! It never parses werf.yaml and never touches RocksDB: it receives stage tasks from the
 //! coordinator. Modules: `engine` (connecting to a Docker engine), `executor` (running a
-//! stage task and pushing its image), `cache` (finding a stage locally or in the registry) and
-//! `retry` (backoff for engine and registry calls), and `agent` (the stream to the
-//! coordinator: hello, assignments, logs, heartbeats, results).
+//! stage task and pushing its image), `cache` (finding a stage locally or in the registry),
+//! `credentials` (registry credentials from the command line and Docker's config.json, which
+//! stay on the worker), `retry` (backoff for engine and registry calls), and `agent` (the
+//! stream to the coordinator: hello, assignments, logs, heartbeats, results).
 
 pub mod agent;
 pub mod cache;
+pub mod credentials;
 pub mod engine;
 pub mod executor;
 pub mod retry;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::*;
 use conveyor_proto::v1::{DockerInstructions, FailureClass, ImportSpec};
 use conveyor_worker::cache::{self, Location};
+use conveyor_worker::credentials::Credentials;
 use conveyor_worker::executor::StageError;
 
 #[tokio::test]
@@ -130,7 +131,7 @@ async fn from_then_build_stages_make_the_image_with_its_instructions() {
 
     assert!(containers_of(&docker, &install.signature).await.is_empty());
     assert!(containers_of(&docker, &setup.signature).await.is_empty());
-    let found = cache::lookup(&docker, &setup.target)
+    let found = cache::lookup(&docker, &Credentials::default(), &setup.target)
         .await
         .unwrap()
         .unwrap();
@@ -144,7 +145,7 @@ async fn from_then_build_stages_make_the_image_with_its_instructions() {
 
 async fn registry_digest(task: &conveyor_proto::v1::StageTask) -> String {
     let parsed = cache::Reference::parse(&task.target).unwrap();
-    cache::registry_digest(&parsed, &task.target)
+    cache::registry_digest(&Credentials::default(), &parsed, &task.target)
         .await
         .unwrap()
         .expect("pushed")
@@ -326,7 +327,9 @@ async fn a_cancelled_stage_leaves_no_container() {
     let mut started = false;
     let cancelled = tokio::time::timeout(
         Duration::from_secs(4),
-        conveyor_worker::executor::run_stage(&docker, &stage, &mut |_| started = true),
+        conveyor_worker::executor::run_stage(&docker, &Credentials::default(), &stage, &mut |_| {
+            started = true
+        }),
     )
     .await;
     assert!(cancelled.is_err(), "the stage was still running");
@@ -357,14 +360,19 @@ async fn a_second_engine_continues_from_the_registry_without_rerunning_stages() 
 
     // Engine 2 holds nothing of this repository: lookup finds the stage in the registry.
     assert!(two.inspect_image(&install.target).await.is_err());
-    let found = cache::lookup(&two, &install.target)
+    let found = cache::lookup(&two, &Credentials::default(), &install.target)
         .await
         .unwrap()
         .expect("in the registry");
     assert_eq!(found.location, Location::Registry);
     assert_eq!(found.digest.as_deref(), Some(pushed.digest.as_str()));
     let missing = format!("{repo}:{}", random_hex());
-    assert_eq!(cache::lookup(&two, &missing).await.unwrap(), None);
+    assert_eq!(
+        cache::lookup(&two, &Credentials::default(), &missing)
+            .await
+            .unwrap(),
+        None
+    );
 
     let setup = build_task(&repo, &install, "setup", &["cat /stamp > /stamp2"]);
     let (out, _) = run(&two, &setup).await;

@@ -1,5 +1,6 @@
 //! One module per `conveyor` subcommand: its arguments (clap) and its `run`.
 
+pub mod build;
 pub mod coordinator;
 pub mod plan;
 pub mod project;

@@ -26,8 +26,8 @@ pub struct RenderedConfig {
 }
 
 impl ProjectArgs {
-    /// Renders the config; warnings (such as a missing `.Files.Get` file) go to stderr.
-    pub fn render(&self) -> Result<RenderedConfig, Failure> {
+    /// The config file's name (relative to the project dir, for messages) and its text.
+    pub fn read(&self) -> Result<(String, String), Failure> {
         let path = config_path(&self.dir, self.config.as_deref())?;
         let source = std::fs::read_to_string(&path)
             .map_err(|e| Failure::user(format!("Cannot read `{}`: {e}", path.display())))?;
@@ -36,6 +36,12 @@ impl ProjectArgs {
             .unwrap_or(&path)
             .display()
             .to_string();
+        Ok((name, source))
+    }
+
+    /// Renders the config; warnings (such as a missing `.Files.Get` file) go to stderr.
+    pub fn render(&self) -> Result<RenderedConfig, Failure> {
+        let (name, source) = self.read()?;
         let files = DirFiles::new(&self.dir);
         let env = |name: &str| std::env::var(name).ok();
         let input = RenderInput {

@@ -1,9 +1,12 @@
 //! `conveyor worker`: attach a Docker engine to a coordinator and build the stages it assigns.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use conveyor_worker::agent::{self, AgentConfig};
+use conveyor_worker::credentials::{self, Auth, Credentials};
 use conveyor_worker::{engine, executor};
 
 use crate::exit::Failure;
@@ -15,6 +18,11 @@ use crate::exit::Failure;
 /// results. Reconnects when the coordinator restarts. Build containers left by a crashed
 /// worker on this engine are removed at start. Ctrl-C or SIGTERM stops running stages and removes
 /// their containers.
+///
+/// Registry credentials come from `--registry-user`/`--registry-password-file` and from
+/// Docker's config.json (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: `auths`
+/// entries; credential helpers are not supported). The command line wins. Credentials stay on
+/// this worker: they are never logged and never sent to the coordinator.
 #[derive(Args, Debug)]
 pub struct WorkerArgs {
     /// The coordinator's address, e.g. `http://127.0.0.1:7070`.
@@ -29,6 +37,19 @@ pub struct WorkerArgs {
     /// Stages run at once.
     #[arg(long, default_value_t = 2)]
     slots: u32,
+    /// Username for the registry (with `--registry-password-file`). Without `--registry-host`
+    /// it is used for the stage registry only: the registry of the stage repository the
+    /// coordinator assigns (base images from elsewhere use config.json or no credentials).
+    #[arg(long, requires = "registry_password_file", value_name = "USER")]
+    registry_user: Option<String>,
+    /// File holding the registry password (trailing line breaks are ignored); read once at
+    /// start.
+    #[arg(long, requires = "registry_user", value_name = "FILE")]
+    registry_password_file: Option<PathBuf>,
+    /// Registry (`HOST[:PORT]`) the `--registry-user` credentials are for; repeatable. Without
+    /// it they are for the stage registry.
+    #[arg(long, requires = "registry_user", value_name = "HOST")]
+    registry_host: Vec<String>,
 }
 
 pub fn run(args: WorkerArgs) -> Result<(), Failure> {
@@ -39,7 +60,27 @@ pub fn run(args: WorkerArgs) -> Result<(), Failure> {
     runtime.block_on(serve(args))
 }
 
+/// Docker's config.json, then the command line's credentials (its password file read here,
+/// once). A bad password file is a user error (exit 2) naming the file, never its content.
+fn load_credentials(args: &WorkerArgs) -> Result<Credentials, Failure> {
+    let (mut creds, warnings) = Credentials::from_docker_config().map_err(Failure::user)?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+    if let (Some(user), Some(file)) = (&args.registry_user, &args.registry_password_file) {
+        let password = credentials::read_password_file(file)
+            .map_err(|e| Failure::user(format!("--registry-password-file: {e}")))?;
+        let auth = Auth {
+            username: user.clone(),
+            password,
+        };
+        creds = creds.with_user(auth, &args.registry_host);
+    }
+    Ok(creds)
+}
+
 async fn serve(args: WorkerArgs) -> Result<(), Failure> {
+    let credentials = load_credentials(&args)?;
     let docker = engine::connect(&args.docker)
         .await
         .map_err(Failure::environment)?;
@@ -60,6 +101,10 @@ async fn serve(args: WorkerArgs) -> Result<(), Failure> {
         "conveyor worker {name}: engine {} ({}), coordinator {}",
         info.version, info.platform, args.coordinator
     );
+    // Hosts and usernames only: no secret is ever printed.
+    for line in credentials.summary() {
+        eprintln!("registry credentials: {line}");
+    }
     let config = AgentConfig {
         coordinator: args.coordinator,
         name,
@@ -67,6 +112,7 @@ async fn serve(args: WorkerArgs) -> Result<(), Failure> {
         heartbeat: Duration::from_secs(2),
         engine_version: info.version,
         platform: info.platform,
+        credentials: Arc::new(credentials),
     };
     agent::run(docker, config, crate::signal::stopped()).await;
     Ok(())

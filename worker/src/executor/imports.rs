@@ -23,6 +23,7 @@ use tokio_stream::StreamExt;
 
 use super::container::{BuildContainer, Spec};
 use super::{images, StageError};
+use crate::credentials::Credentials;
 use crate::retry::Backoff;
 
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +229,7 @@ pub async fn import(
     signature: &str,
     spec: &ImportSpec,
     target: &BuildContainer,
+    credentials: &Credentials,
     backoff: Backoff,
 ) -> Result<(), StageError> {
     let stage = |e: ImportError| StageError::stage(format!("import from {}: {e}", spec.source));
@@ -235,7 +237,7 @@ pub async fn import(
         return Err(stage(ImportError::Relative(spec.add.clone())));
     }
     let filter = Filter::new(&spec.include_paths, &spec.exclude_paths).map_err(stage)?;
-    images::ensure(docker, &spec.source, backoff).await?;
+    images::ensure(docker, credentials, &spec.source, backoff).await?;
     let source = BuildContainer::create(
         docker,
         Spec {

@@ -10,7 +10,8 @@
 //!
 //! Either way `task.target` is then pushed and the registry's manifest digest reported.
 //! Commands run as root (`0:0` when the base image names another user), like werf's.
-//! Registry access is anonymous: credentials are not supported yet.
+//! Pulls and pushes carry the registry's [`Credentials`] (see `credentials`): the command
+//! line's stage-registry credentials apply to the host of `task.target`.
 
 mod config;
 mod container;
@@ -28,6 +29,7 @@ pub use container::{remove_stale_containers, LOG_TAIL, SIGNATURE_LABEL};
 pub use imports::ImportError;
 
 use crate::cache::Reference;
+use crate::credentials::Credentials;
 use crate::retry::{with_backoff, Backoff};
 use container::{BuildContainer, Spec};
 
@@ -101,12 +103,14 @@ impl StageError {
     }
 }
 
-/// Runs `task` on `docker`, streaming the commands' output to `log`, and pushes the result.
+/// Runs `task` on `docker`, streaming the commands' output to `log`, and pushes the result,
+/// using `credentials` for the registries (anonymous where they have none).
 ///
 /// Cancel-safe: dropping the future removes (killing if needed) the build container in the
 /// background; an image half-way through a pull or push is left to the engine.
 pub async fn run_stage(
     docker: &Docker,
+    credentials: &Credentials,
     task: &StageTask,
     log: &mut (dyn FnMut(LogLine) + Send),
 ) -> Result<StageOutput, StageError> {
@@ -120,9 +124,12 @@ pub async fn run_stage(
             task.target
         )));
     }
+    let credentials = &credentials.for_stage_registry(&target.host);
     match TaskKind::try_from(task.kind) {
-        Ok(TaskKind::From) => build(docker, task, &target, backoff, None).await?,
-        Ok(TaskKind::Build) => build(docker, task, &target, backoff, Some(log)).await?,
+        Ok(TaskKind::From) => build(docker, credentials, task, &target, backoff, None).await?,
+        Ok(TaskKind::Build) => {
+            build(docker, credentials, task, &target, backoff, Some(log)).await?
+        }
         _ => {
             return Err(StageError::Internal(format!(
                 "stage {}: unknown task kind {}",
@@ -130,7 +137,7 @@ pub async fn run_stage(
             )))
         }
     }
-    let digest = images::push(docker, &task.target, backoff).await?;
+    let digest = images::push(docker, credentials, &task.target, backoff).await?;
     let size = images::inspect(docker, &task.target)
         .await?
         .and_then(|i| i.size)
@@ -147,12 +154,13 @@ pub async fn run_stage(
 /// commands, imports or instructions are applied then).
 async fn build(
     docker: &Docker,
+    credentials: &Credentials,
     task: &StageTask,
     target: &Reference,
     backoff: Backoff,
     log: Option<&mut (dyn FnMut(LogLine) + Send)>,
 ) -> Result<(), StageError> {
-    let base = images::ensure(docker, &task.base, backoff).await?;
+    let base = images::ensure(docker, credentials, &task.base, backoff).await?;
     let base_config = base.config.unwrap_or_default();
     let labels = config::conveyor_labels(task);
     let instructions = if log.is_some() {
@@ -186,7 +194,15 @@ async fn build(
     let result = async {
         if let Some(log) = log {
             for spec in &task.imports {
-                imports::import(docker, &task.signature, spec, &container, backoff).await?;
+                imports::import(
+                    docker,
+                    &task.signature,
+                    spec,
+                    &container,
+                    credentials,
+                    backoff,
+                )
+                .await?;
             }
             if !commands.is_empty() {
                 let (code, log_tail) = container.run(log).await?;

@@ -13,6 +13,7 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use conveyor_proto::v1::{StageTask, TaskKind};
+use conveyor_worker::credentials::Credentials;
 use conveyor_worker::engine;
 use conveyor_worker::executor::{self, LogLine, StageError, StageOutput};
 use tokio_stream::StreamExt;
@@ -104,7 +105,10 @@ pub async fn run(
     task: &StageTask,
 ) -> (Result<StageOutput, StageError>, Vec<LogLine>) {
     let mut lines = Vec::new();
-    let out = executor::run_stage(docker, task, &mut |l| lines.push(l)).await;
+    let out = executor::run_stage(docker, &Credentials::default(), task, &mut |l| {
+        lines.push(l)
+    })
+    .await;
     (out, lines)
 }
 

@@ -1,0 +1,442 @@
+//! `conveyor build`: build a werf.yaml's images, on an embedded coordinator with one worker on
+//! the local Docker engine, or on a cluster (`--coordinator`).
+//!
+//! The client renders the config locally first, recording which files and environment
+//! variables the templates read; exactly those travel with the submission, so the coordinator
+//! renders the same text without the client's disk.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use conveyor_coordinator::front;
+use conveyor_coordinator::rpc::{BuildsService, WorkersService};
+use conveyor_coordinator::server::{self, ServerConfig};
+use conveyor_coordinator::store::{RocksStore, Store};
+use conveyor_proto::v1::builds_client::BuildsClient;
+use conveyor_proto::v1::builds_server::BuildsServer;
+use conveyor_proto::v1::workers_server::WorkersServer;
+use conveyor_proto::v1::{
+    build_event, BuildStatus, PlanRequest, StageState, SubmitRequest, WatchRequest,
+};
+use conveyor_worker::agent::{self, AgentConfig};
+use conveyor_worker::credentials::Credentials;
+use conveyor_worker::engine;
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+
+use super::project::ProjectArgs;
+use crate::exit::{Failure, Kind};
+
+/// Build the images of werf.yaml (all, or the IMAGEs named), every stage once.
+///
+/// Without --coordinator, an embedded coordinator (its database under DIR/.conveyor, or
+/// --db) drives one worker on the local Docker engine. Stages are pushed to --repo as
+/// REPO:SIGNATURE and reused from there by every later build; final images are tagged
+/// PROJECT/IMAGE:latest on the local engine. Exit codes: 0 built, 1 a stage failed, 2 bad
+/// werf.yaml or flags, 3 Docker, registry or coordinator unreachable.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    project: ProjectArgs,
+    /// Where stages are shared, e.g. `localhost:5000/myproject-stages` (required for now:
+    /// local-only stages are not supported yet).
+    #[arg(long)]
+    repo: Option<String>,
+    /// Submit to this coordinator (e.g. `http://10.0.0.5:7070`) instead of building here.
+    #[arg(long)]
+    coordinator: Option<String>,
+    /// The embedded coordinator's database (default: DIR/.conveyor/db).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The local Docker engine for the embedded worker.
+    #[arg(long, default_value = engine::DEFAULT_ENDPOINT)]
+    docker: String,
+    /// Network for build containers (default: the engine's default network).
+    #[arg(long, default_value = "")]
+    network: String,
+    /// Write a JSON report of the build here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Progress as text for people, or JSON lines (one event per line) for tools.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    /// Images to build (with what they need); default all.
+    images: Vec<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+pub fn run(args: BuildArgs) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::environment)?;
+    runtime.block_on(build(args))
+}
+
+async fn build(args: BuildArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    let repo = args.repo.clone().ok_or_else(|| {
+        Failure::user(
+            "`--repo` is required for now (local-only stages are not supported yet); e.g. \
+             --repo localhost:5000/PROJECT-stages",
+        )
+    })?;
+    let (name, config) = args.project.read()?;
+    let project =
+        front::project_from_dir(&args.project.dir, &name, &config).map_err(Failure::user)?;
+
+    // The coordinator: the one given, or an embedded one with a worker on the local engine.
+    let mut embedded = None;
+    let address = match &args.coordinator {
+        Some(address) => address.clone(),
+        None => {
+            let (address, tasks) = embedded_cluster(&args).await?;
+            embedded = Some(tasks);
+            address
+        }
+    };
+    let mut client = BuildsClient::connect(address.clone()).await.map_err(|e| {
+        Failure::environment(format!("Cannot reach the coordinator at {address}: {e}"))
+    })?;
+    let plan = client
+        .plan(PlanRequest {
+            project: Some(project.clone()),
+        })
+        .await
+        .map_err(status_failure)?
+        .into_inner();
+    let plan: serde_json::Value = serde_json::from_str(&plan.plan_json)
+        .map_err(|e| Failure::environment(format!("Unreadable plan from the coordinator: {e}")))?;
+    let build_id = client
+        .submit(SubmitRequest {
+            project: Some(project),
+            images: args.images.clone(),
+            repo: repo.clone(),
+        })
+        .await
+        .map_err(status_failure)?
+        .into_inner()
+        .build_id;
+    let outcome = watch(&mut client, &build_id, args.output).await?;
+
+    let tags = if embedded.is_some() && outcome.status == BuildStatus::Succeeded as i32 {
+        tag_final_images(&args, &plan, &repo).await?
+    } else {
+        BTreeMap::new()
+    };
+    let report = report(&plan, &outcome, &tags, &args.images);
+    if let Some(path) = &args.report {
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        std::fs::write(path, text + "\n").map_err(|e| {
+            Failure::user(format!("Cannot write the report `{}`: {e}", path.display()))
+        })?;
+    }
+    if args.output == Output::Text {
+        summary(&report, started.elapsed());
+    }
+    if let Some(tasks) = embedded {
+        for t in tasks {
+            t.abort();
+        }
+    }
+    if outcome.status == BuildStatus::Succeeded as i32 {
+        Ok(())
+    } else {
+        Err(Failure {
+            kind: Kind::StageFailed,
+            message: outcome
+                .failure
+                .unwrap_or_else(|| "the build did not succeed".to_string()),
+        })
+    }
+}
+
+fn status_failure(s: tonic::Status) -> Failure {
+    match conveyor_coordinator::error::Tier::from_grpc(s.code()) {
+        conveyor_coordinator::error::Tier::User => Failure::user(s.message()),
+        _ => Failure::environment(s.message()),
+    }
+}
+
+/// Starts the embedded coordinator on loopback and one worker on the local engine.
+async fn embedded_cluster(
+    args: &BuildArgs,
+) -> Result<(String, Vec<tokio::task::JoinHandle<()>>), Failure> {
+    let db = args
+        .db
+        .clone()
+        .unwrap_or_else(|| args.project.dir.join(".conveyor").join("db"));
+    std::fs::create_dir_all(&db)
+        .map_err(|e| Failure::user(format!("Cannot create `{}`: {e}", db.display())))?;
+    let store: Arc<dyn Store> = Arc::new(RocksStore::open(&db).map_err(Failure::environment)?);
+    let docker = engine::connect(&args.docker)
+        .await
+        .map_err(Failure::environment)?;
+    let info = engine::info(&docker, &args.docker)
+        .await
+        .map_err(Failure::environment)?;
+    let config = ServerConfig {
+        network: args.network.clone(),
+        ..ServerConfig::default()
+    };
+    let handle = server::start(store, config)
+        .await
+        .map_err(|s| Failure::environment(s.message()))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(Failure::environment)?;
+    let address = format!(
+        "http://{}",
+        listener.local_addr().map_err(Failure::environment)?
+    );
+    let server = tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(BuildsServer::new(BuildsService::new(handle.clone())))
+            .add_service(WorkersServer::new(WorkersService::new(handle)))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await;
+    });
+    let slots = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(2);
+    // The embedded worker uses Docker's config.json for registries that need credentials.
+    let (credentials, warnings) = Credentials::from_docker_config().map_err(Failure::user)?;
+    for warning in warnings {
+        eprintln!("Warning: {warning}");
+    }
+    let worker = tokio::spawn(agent::run(
+        docker,
+        AgentConfig {
+            coordinator: address.clone(),
+            name: "embedded".into(),
+            slots,
+            heartbeat: Duration::from_secs(2),
+            engine_version: info.version,
+            platform: info.platform,
+            credentials: Arc::new(credentials),
+        },
+        std::future::pending(),
+    ));
+    Ok((address, vec![server, worker]))
+}
+
+/// What a build did, per stage signature.
+struct Outcome {
+    status: i32,
+    failure: Option<String>,
+    /// Signature → (state, worker, duration ms).
+    stages: BTreeMap<String, (i32, String, u64)>,
+}
+
+async fn watch(
+    client: &mut BuildsClient<Channel>,
+    build_id: &str,
+    output: Output,
+) -> Result<Outcome, Failure> {
+    let mut events = client
+        .watch(WatchRequest {
+            build_id: build_id.to_string(),
+            after: 0,
+        })
+        .await
+        .map_err(status_failure)?
+        .into_inner();
+    let mut outcome = Outcome {
+        status: BuildStatus::Unspecified as i32,
+        failure: None,
+        stages: BTreeMap::new(),
+    };
+    let mut err = std::io::stderr().lock();
+    while let Some(event) = events.next().await {
+        let event = event.map_err(status_failure)?;
+        if output == Output::Json {
+            println!("{}", event_json(&event));
+        }
+        match event.event {
+            Some(build_event::Event::Stage(s)) => {
+                let state = StageState::try_from(s.state).unwrap_or(StageState::Unspecified);
+                if output == Output::Text {
+                    let what = match state {
+                        StageState::Started => Some(format!("building on {}", s.worker)),
+                        StageState::Built => Some(format!("built ({} ms)", s.duration_ms)),
+                        StageState::Shared => Some("built by another build".to_string()),
+                        StageState::Failed => Some(format!("FAILED: {}", s.message)),
+                        StageState::Requeued => Some(format!("requeued: {}", s.message)),
+                        _ => None,
+                    };
+                    if let Some(what) = what {
+                        let _ = writeln!(err, "{}/{} {}", s.image, s.stage, what);
+                    }
+                }
+                if state == StageState::Failed && outcome.failure.is_none() {
+                    outcome.failure = Some(format!(
+                        "Stage `{}` of `{}` failed: {}",
+                        s.stage, s.image, s.message
+                    ));
+                }
+                outcome
+                    .stages
+                    .insert(s.signature, (s.state, s.worker, s.duration_ms));
+            }
+            Some(build_event::Event::Log(l)) if output == Output::Text => {
+                let _ = writeln!(err, "  | {}", l.line);
+            }
+            Some(build_event::Event::Finished(f)) => {
+                outcome.status = f.status;
+                return Ok(outcome);
+            }
+            Some(build_event::Event::Log(_)) | None => {}
+        }
+    }
+    Err(Failure::environment(
+        "The coordinator closed the build's event stream before the build finished",
+    ))
+}
+
+fn event_json(e: &conveyor_proto::v1::BuildEvent) -> serde_json::Value {
+    use serde_json::json;
+    match &e.event {
+        Some(build_event::Event::Stage(s)) => json!({"seq": e.seq, "type": "stage",
+            "image": s.image, "stage": s.stage, "signature": s.signature,
+            "state": StageState::try_from(s.state).map(|x| x.as_str_name()).unwrap_or("?"),
+            "worker": s.worker, "message": s.message, "durationMs": s.duration_ms}),
+        Some(build_event::Event::Log(l)) => json!({"seq": e.seq, "type": "log",
+            "signature": l.signature, "worker": l.worker, "line": l.line, "stderr": l.stderr}),
+        Some(build_event::Event::Finished(f)) => json!({"seq": e.seq, "type": "finished",
+            "status": BuildStatus::try_from(f.status).map(|x| x.as_str_name()).unwrap_or("?")}),
+        None => json!({"seq": e.seq}),
+    }
+}
+
+/// Tags each built image's last stage as `PROJECT/IMAGE:latest` on the local engine.
+async fn tag_final_images(
+    args: &BuildArgs,
+    plan: &serde_json::Value,
+    repo: &str,
+) -> Result<BTreeMap<String, String>, Failure> {
+    let docker = engine::connect(&args.docker)
+        .await
+        .map_err(Failure::environment)?;
+    let project = plan["project"].as_str().unwrap_or("project");
+    let mut tags = BTreeMap::new();
+    for image in plan["images"].as_array().into_iter().flatten() {
+        let (Some(name), Some(sig)) = (image["name"].as_str(), image["signature"].as_str()) else {
+            continue;
+        };
+        if image["kind"] != "image" || !selected(&args.images, name) {
+            continue;
+        }
+        let target = format!("{project}/{name}");
+        let opts = bollard::query_parameters::TagImageOptionsBuilder::default()
+            .repo(&target)
+            .tag("latest")
+            .build();
+        docker
+            .tag_image(&format!("{repo}:{sig}"), Some(opts))
+            .await
+            .map_err(|e| Failure::environment(format!("Cannot tag `{target}:latest`: {e}")))?;
+        tags.insert(name.to_string(), format!("{target}:latest"));
+    }
+    Ok(tags)
+}
+
+fn selected(images: &[String], name: &str) -> bool {
+    images.is_empty() || images.iter().any(|i| i == name)
+}
+
+/// The `--report` JSON: status and, per image, its stages and where each came from.
+fn report(
+    plan: &serde_json::Value,
+    outcome: &Outcome,
+    tags: &BTreeMap<String, String>,
+    images: &[String],
+) -> serde_json::Value {
+    use serde_json::json;
+    let status = if outcome.status == BuildStatus::Succeeded as i32 {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    let mut out = vec![];
+    for image in plan["images"].as_array().into_iter().flatten() {
+        let name = image["name"].as_str().unwrap_or_default();
+        let mut stages = vec![];
+        for stage in image["stages"].as_array().into_iter().flatten() {
+            let sig = stage["signature"].as_str().unwrap_or_default();
+            let Some((state, worker, duration)) = outcome.stages.get(sig) else {
+                continue;
+            };
+            let source = match StageState::try_from(*state) {
+                Ok(StageState::Built) => "built",
+                Ok(StageState::Shared) => "shared",
+                Ok(StageState::Cached) => "cached",
+                Ok(StageState::Failed) => "failed",
+                _ => "pending",
+            };
+            stages.push(
+                json!({"name": stage["name"], "signature": sig, "source": source,
+                "worker": worker, "durationMs": duration}),
+            );
+        }
+        if stages.is_empty() && !selected(images, name) {
+            continue;
+        }
+        out.push(
+            json!({"name": name, "kind": image["kind"], "signature": image["signature"],
+            "tag": tags.get(name), "stages": stages}),
+        );
+    }
+    json!({"status": status, "project": plan["project"], "images": out})
+}
+
+/// The end-of-build table on stderr: per image, its stages and where each came from.
+fn summary(report: &serde_json::Value, elapsed: Duration) {
+    let mut err = std::io::stderr().lock();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for image in report["images"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            err,
+            "\n{} {}{}",
+            image["kind"].as_str().unwrap_or_default(),
+            image["name"].as_str().unwrap_or_default(),
+            image["tag"]
+                .as_str()
+                .map(|t| format!(" -> {t}"))
+                .unwrap_or_default()
+        );
+        for stage in image["stages"].as_array().into_iter().flatten() {
+            let source = stage["source"].as_str().unwrap_or_default();
+            *counts.entry(source.to_string()).or_default() += 1;
+            let _ = writeln!(
+                err,
+                "  {:<22} {}  {:<7} {:>6} ms  {}",
+                stage["name"].as_str().unwrap_or_default(),
+                stage["signature"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .get(..12)
+                    .unwrap_or_default(),
+                source,
+                stage["durationMs"],
+                stage["worker"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(
+        err,
+        "\n{}: {} in {:.1}s",
+        report["status"].as_str().unwrap_or_default(),
+        counts.join(", "),
+        elapsed.as_secs_f64()
+    );
+}

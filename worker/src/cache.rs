@@ -133,6 +133,15 @@ pub fn plain_http_allowed(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The repository of stages kept in one engine only (`conveyor build` without `--repo`):
+/// never pushed, never looked up or pulled from a registry.
+pub const LOCAL_ONLY_PREFIX: &str = "conveyor-stages/";
+
+/// True for a stage reference that lives in one engine only (see [`LOCAL_ONLY_PREFIX`]).
+pub fn is_local_only(reference: &str) -> bool {
+    reference.starts_with(LOCAL_ONLY_PREFIX)
+}
+
 /// Looks `reference` up on the engine, then in the registry. `Ok(None)`: nowhere.
 pub async fn lookup(
     docker: &Docker,
@@ -163,6 +172,9 @@ pub async fn lookup(
                 source,
             })
         }
+    }
+    if is_local_only(reference) {
+        return Ok(None);
     }
     Ok(registry_digest(credentials, &parsed, reference)
         .await?

@@ -34,16 +34,17 @@ use crate::exit::{Failure, Kind};
 /// Build the images of werf.yaml (all, or the IMAGEs named), every stage once.
 ///
 /// Without --coordinator, an embedded coordinator (its database under DIR/.conveyor, or
-/// --db) drives one worker on the local Docker engine. Stages are pushed to --repo as
-/// REPO:SIGNATURE and reused from there by every later build; final images are tagged
+/// --db) drives one worker on the local Docker engine. With --repo, stages are pushed there as
+/// REPO:SIGNATURE and reused from there by every later build (on any machine); without it
+/// they stay in the local engine as conveyor-stages/PROJECT:SIGNATURE. Final images are tagged
 /// PROJECT/IMAGE:latest on the local engine. Exit codes: 0 built, 1 a stage failed, 2 bad
 /// werf.yaml or flags, 3 Docker, registry or coordinator unreachable.
 #[derive(Args, Debug)]
 pub struct BuildArgs {
     #[command(flatten)]
     project: ProjectArgs,
-    /// Where stages are shared, e.g. `localhost:5000/myproject-stages` (required for now:
-    /// local-only stages are not supported yet).
+    /// Where stages are shared, e.g. `localhost:5000/myproject-stages`. Without it, stages
+    /// stay in the local engine as `conveyor-stages/PROJECT:SIGNATURE` (embedded mode only).
     #[arg(long)]
     repo: Option<String>,
     /// Submit to this coordinator (e.g. `http://10.0.0.5:7070`) instead of building here.
@@ -84,12 +85,12 @@ pub fn run(args: BuildArgs) -> Result<(), Failure> {
 
 async fn build(args: BuildArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    let repo = args.repo.clone().ok_or_else(|| {
-        Failure::user(
-            "`--repo` is required for now (local-only stages are not supported yet); e.g. \
-             --repo localhost:5000/PROJECT-stages",
-        )
-    })?;
+    if args.repo.is_none() && args.coordinator.is_some() {
+        return Err(Failure::user(
+            "`--coordinator` needs `--repo`: the workers of a cluster share stages through a \
+             registry (e.g. --repo registry.example.com/PROJECT-stages)",
+        ));
+    }
     let (name, config) = args.project.read()?;
     let project =
         front::project_from_dir(&args.project.dir, &name, &config).map_err(Failure::user)?;
@@ -116,11 +117,18 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
         .into_inner();
     let plan: serde_json::Value = serde_json::from_str(&plan.plan_json)
         .map_err(|e| Failure::environment(format!("Unreadable plan from the coordinator: {e}")))?;
+    // Without --repo the coordinator keeps stages in the local engine (conveyor-stages/PROJECT).
+    let repo = args.repo.clone().unwrap_or_else(|| {
+        format!(
+            "conveyor-stages/{}",
+            plan["project"].as_str().unwrap_or("project")
+        )
+    });
     let build_id = client
         .submit(SubmitRequest {
             project: Some(project),
             images: args.images.clone(),
-            repo: repo.clone(),
+            repo: args.repo.clone().unwrap_or_default(),
         })
         .await
         .map_err(status_failure)?

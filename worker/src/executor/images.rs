@@ -38,6 +38,12 @@ pub async fn ensure(
     if let Some(image) = inspect(docker, reference).await? {
         return Ok(image);
     }
+    if crate::cache::is_local_only(reference) {
+        return Err(StageError::Environment(format!(
+            "stage image `{reference}` is not on this engine (local-only stages live in one \
+             engine; share them between workers with a registry `--repo`)"
+        )));
+    }
     let parsed = Reference::parse(reference).map_err(|e| StageError::Internal(e.to_string()))?;
     let (from_image, tag) = if parsed.tag_or_digest.starts_with("sha256:") {
         (reference.to_string(), String::new())

@@ -137,11 +137,17 @@ pub async fn run_stage(
             )))
         }
     }
-    let digest = images::push(docker, credentials, &task.target, backoff).await?;
-    let size = images::inspect(docker, &task.target)
-        .await?
-        .and_then(|i| i.size)
-        .unwrap_or(0);
+    let local = images::inspect(docker, &task.target).await?;
+    let digest = if crate::cache::is_local_only(&task.target) {
+        // Kept in this engine only: the image id stands for the registry digest.
+        local
+            .as_ref()
+            .and_then(|i| i.id.clone())
+            .unwrap_or_default()
+    } else {
+        images::push(docker, credentials, &task.target, backoff).await?
+    };
+    let size = local.and_then(|i| i.size).unwrap_or(0);
     Ok(StageOutput {
         reference: task.target.clone(),
         digest,

@@ -1,0 +1,115 @@
+//! `conveyor build` as a user runs it: the embedded default (coordinator + one worker on the
+//! local engine, stages kept in the engine without `--repo`), its report, its exit codes.
+//! Needs the local engine and registry from `scripts/services.sh` (CI always runs it).
+
+use std::path::Path;
+use std::process::Command;
+
+fn registry() -> String {
+    std::env::var("CONVEYOR_TEST_REGISTRY").unwrap_or_else(|_| "localhost:5000".into())
+}
+
+fn conveyor(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .arg("build")
+        .arg("--dir")
+        .arg(dir)
+        .args(["--network", "none"])
+        .args(args)
+        .env("REGISTRY", registry())
+        .output()
+        .expect("conveyor runs")
+}
+
+fn project(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("werf.yaml"), config).unwrap();
+    std::fs::write(dir.path().join("MESSAGE"), "hello from a file\n").unwrap();
+    dir
+}
+
+#[test]
+fn the_embedded_default_builds_reports_and_caches() {
+    // A project name unique to this run, so stage images from other runs don't interfere.
+    let name = format!("cli{}", std::process::id());
+    let config = format!(
+        "project: {name}\nconfigVersion: 1\n---\nimage: app\nfrom: {{{{ env \"REGISTRY\" }}}}/library/busybox\n\
+         shell:\n  install:\n  - echo {{{{ .Files.Get \"MESSAGE\" | trim | quote }}}} > /msg\n\
+         docker:\n  CMD: [\"cat\", \"/msg\"]\n"
+    );
+    let dir = project(&config);
+    let report = dir.path().join("report.json");
+    let out = conveyor(dir.path(), &["--report", report.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["status"], "succeeded");
+    let app = &r["images"][0];
+    assert_eq!(app["name"], "app");
+    assert_eq!(app["tag"], format!("{name}/app:latest"));
+    let sources: Vec<&str> = app["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["built", "built", "built"], "{r}");
+    let run = Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &format!("{name}/app:latest"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "hello from a file\n");
+
+    // Again: every stage cached, nothing built.
+    let out = conveyor(dir.path(), &["--report", report.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert!(
+        r["images"][0]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["source"] == "cached"),
+        "{r}"
+    );
+}
+
+#[test]
+fn exit_codes_tell_a_failed_stage_from_a_bad_config() {
+    let name = format!("clifail{}", std::process::id());
+    let failing = project(&format!(
+        "project: {name}\nconfigVersion: 1\n---\nimage: app\nfrom: {{{{ env \"REGISTRY\" }}}}/library/busybox\n\
+         shell:\n  install:\n  - echo about to fail\n  - exit 3\n"
+    ));
+    let out = conveyor(failing.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("about to fail"),
+        "the log tail is shown: {err}"
+    );
+
+    let bad = project("project: p\nconfigVersion: 1\n---\nimage: app\nfromm: alpine\n");
+    let out = conveyor(bad.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("werf.yaml:5"), "{err}");
+}

@@ -30,6 +30,7 @@ enum Command {
     Render(cmd::render::RenderArgs),
     Plan(cmd::plan::PlanArgs),
     Build(cmd::build::BuildArgs),
+    Explain(cmd::explain::ExplainArgs),
     Coordinator(cmd::coordinator::CoordinatorArgs),
     Worker(cmd::worker::WorkerArgs),
 }
@@ -47,6 +48,7 @@ fn main() {
         Command::Render(args) => cmd::render::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Build(args) => cmd::build::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
         Command::Coordinator(args) => cmd::coordinator::run(args),
         Command::Worker(args) => cmd::worker::run(args),
     };

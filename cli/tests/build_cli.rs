@@ -113,3 +113,40 @@ fn exit_codes_tell_a_failed_stage_from_a_bad_config() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("werf.yaml:5"), "{err}");
 }
+
+#[test]
+fn explain_names_the_input_that_changed_since_the_last_build() {
+    let name = format!("cliexplain{}", std::process::id());
+    let config = |version: &str| {
+        format!(
+            "project: {name}\nconfigVersion: 1\n---\nimage: app\nfrom: {{{{ env \"REGISTRY\" }}}}/library/busybox\n\
+             fromCacheVersion: \"{version}\"\nshell:\n  install: [\"echo hi > /hi\"]\n"
+        )
+    };
+    let dir = project(&config("1"));
+    let out = conveyor(dir.path(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(dir.path().join("werf.yaml"), config("2")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args(["explain", "--dir"])
+        .arg(dir.path())
+        .arg("app")
+        .env("REGISTRY", registry())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("fromCacheVersion: \"1\" → \"2\""), "{text}");
+    assert!(
+        text.contains("install") && text.contains("stage `from` changed"),
+        "{text}"
+    );
+}

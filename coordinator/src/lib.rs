@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod error;
+pub mod explain;
 pub mod front;
 pub mod plan;
 pub mod registry;

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod coordinator;
+pub mod explain;
 pub mod plan;
 pub mod project;
 pub mod render;

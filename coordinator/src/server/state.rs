@@ -20,7 +20,7 @@ use super::worker::Worker;
 use super::{EventSender, Msg, ServerConfig};
 use crate::plan::Plan;
 use crate::sched::{BuildStatus as SchedStatus, DoneSource, Event, Scheduler};
-use crate::store::{BuildRecord, BuildStatus, Store};
+use crate::store::{BuildRecord, BuildStatus, ImageRecord, Store};
 
 /// Messages handled per turn of the state loop, at most.
 const MAX_BATCH: usize = 1024;
@@ -47,6 +47,9 @@ pub(super) struct Build {
     pub watchers: Vec<EventSender>,
     /// Signature → (image, stage) for this build's stages.
     pub stages: BTreeMap<String, (String, String)>,
+    /// Per image built: its (stage, signature) list in order, recorded on success for
+    /// `conveyor explain`.
+    pub images: Vec<(String, Vec<(String, String)>)>,
     pub finished: bool,
 }
 
@@ -185,9 +188,22 @@ impl State {
             self.next_build += 1;
             id
         });
-        let stages = infos
+        let stages: BTreeMap<String, (String, String)> = infos
             .iter()
             .map(|(sig, i)| (sig.clone(), (i.image.clone(), i.stage.clone())))
+            .collect();
+        let images = plan
+            .images
+            .iter()
+            .filter(|i| i.stages.iter().any(|s| stages.contains_key(&s.signature)))
+            .map(|i| {
+                let list = i
+                    .stages
+                    .iter()
+                    .map(|s| (s.name.to_string(), s.signature.clone()))
+                    .collect();
+                (i.name.clone(), list)
+            })
             .collect();
         // About four events per stage (queued, started, done, plus logs): reserve them once
         // instead of regrowing a large log.
@@ -218,6 +234,7 @@ impl State {
                 events: Vec::with_capacity(expected_events),
                 watchers: vec![],
                 stages,
+                images,
                 finished: false,
             },
         );
@@ -454,6 +471,19 @@ impl State {
             b.record.finished_ms = Some(now);
             if let Err(e) = self.store.put_build(&b.record) {
                 tracing::error!("recording the end of build {build}: {e}");
+            }
+            if status == BuildStatus::Succeeded {
+                for (image, stages) in &b.images {
+                    let record = ImageRecord {
+                        key: format!("{}/{image}", b.record.project),
+                        build: build.to_string(),
+                        finished_ms: now,
+                        stages: stages.clone(),
+                    };
+                    if let Err(e) = self.store.put_image(&record) {
+                        tracing::error!("recording image {image} of build {build}: {e}");
+                    }
+                }
             }
         }
     }

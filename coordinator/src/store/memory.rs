@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{next_cost, BuildRecord, StageRecord, Store, StoreError, TaskRecord};
+use super::{next_cost, BuildRecord, ImageRecord, StageRecord, Store, StoreError, TaskRecord};
 
 #[derive(Default)]
 struct Inner {
@@ -12,6 +12,7 @@ struct Inner {
     builds: BTreeMap<String, BuildRecord>,
     tasks: BTreeMap<String, TaskRecord>,
     costs: BTreeMap<String, u64>,
+    images: BTreeMap<String, ImageRecord>,
 }
 
 /// A [`Store`] in memory.
@@ -71,6 +72,14 @@ impl Store for MemoryStore {
     }
     fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
         self.with(|i| i.tasks.values().cloned().collect())
+    }
+    fn image(&self, key: &str) -> Result<Option<ImageRecord>, StoreError> {
+        self.with(|i| i.images.get(key).cloned())
+    }
+    fn put_image(&self, record: &ImageRecord) -> Result<(), StoreError> {
+        self.with(|i| {
+            i.images.insert(record.key.clone(), record.clone());
+        })
     }
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError> {
         self.with(|i| i.costs.get(key).copied())

@@ -42,6 +42,18 @@ pub struct StageRecord {
     pub inputs: Vec<(String, String)>,
 }
 
+/// The stages of an image as its last successful build made them, for `conveyor explain`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageRecord {
+    /// `PROJECT/IMAGE`.
+    pub key: String,
+    pub build: String,
+    pub finished_ms: u64,
+    /// (stage name, signature) in stage order.
+    pub stages: Vec<(String, String)>,
+}
+
 /// Where a build is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -124,6 +136,11 @@ pub trait Store: Send + Sync {
     fn delete_task(&self, signature: &str) -> Result<(), StoreError>;
     /// Every running task.
     fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError>;
+
+    /// The last successful build of an image (`PROJECT/IMAGE`).
+    fn image(&self, key: &str) -> Result<Option<ImageRecord>, StoreError>;
+    /// Records an image's stages after a successful build (synced).
+    fn put_image(&self, record: &ImageRecord) -> Result<(), StoreError>;
 
     /// The cost estimate (ms) for a kind of stage, e.g. `IMAGE/STAGE`, from past durations.
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError>;

@@ -7,14 +7,17 @@ use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOp
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{next_cost, BuildRecord, StageRecord, Store, StoreError, TaskRecord, SCHEMA_VERSION};
+use super::{
+    next_cost, BuildRecord, ImageRecord, StageRecord, Store, StoreError, TaskRecord, SCHEMA_VERSION,
+};
 
 const STAGES: &str = "stages";
 const BUILDS: &str = "builds";
 const TASKS: &str = "tasks";
 const COSTS: &str = "costs";
 const META: &str = "meta";
-const FAMILIES: [&str; 5] = [STAGES, BUILDS, TASKS, COSTS, META];
+const IMAGES: &str = "images";
+const FAMILIES: [&str; 6] = [STAGES, BUILDS, TASKS, COSTS, META, IMAGES];
 
 /// A [`Store`] in a RocksDB directory.
 pub struct RocksStore {
@@ -193,6 +196,12 @@ impl Store for RocksStore {
     }
     fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
         self.all(TASKS)
+    }
+    fn image(&self, key: &str) -> Result<Option<ImageRecord>, StoreError> {
+        self.get(IMAGES, key)
+    }
+    fn put_image(&self, record: &ImageRecord) -> Result<(), StoreError> {
+        self.put(IMAGES, &record.key, record)
     }
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError> {
         self.get(COSTS, key)

@@ -58,6 +58,19 @@ fn behaves(store: &dyn Store) {
     store.delete_task("s2").unwrap();
     assert!(store.tasks().unwrap().is_empty());
 
+    let image = ImageRecord {
+        key: "p/app".into(),
+        build: "b1".into(),
+        finished_ms: 9,
+        stages: vec![
+            ("from".into(), "s1".into()),
+            ("install".into(), "s2".into()),
+        ],
+    };
+    assert_eq!(store.image("p/app").unwrap(), None);
+    store.put_image(&image).unwrap();
+    assert_eq!(store.image("p/app").unwrap(), Some(image));
+
     assert_eq!(store.cost("app/install").unwrap(), None);
     store.record_cost("app/install", 1000).unwrap();
     store.record_cost("app/install", 2000).unwrap();

@@ -3,10 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use conveyor_coordinator::config;
 use conveyor_coordinator::explain::{explain, Verdict};
-use conveyor_coordinator::plan;
-use conveyor_coordinator::registry;
 use conveyor_coordinator::store::{RocksStore, Store};
 
 use super::project::ProjectArgs;
@@ -31,20 +28,7 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: ExplainArgs) -> Result<(), Failure> {
-    let rendered = args.project.render()?;
-    let cfg = config::load(&rendered.name, &rendered.text).map_err(Failure::user)?;
-    let latest = plan::latest_references(&cfg).map_err(Failure::user)?;
-    let digests = if latest.is_empty() {
-        Default::default()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Failure::environment)?
-            .block_on(registry::resolve_all(&latest))
-            .map_err(Failure::environment)?
-    };
-    let plan = plan::plan(&cfg, &digests).map_err(Failure::user)?;
+    let plan = args.project.plan()?;
     let image = plan
         .images
         .iter()

@@ -3,9 +3,7 @@
 use std::io::Write;
 
 use clap::{Args, ValueEnum};
-use conveyor_coordinator::config;
-use conveyor_coordinator::plan::{self, output};
-use conveyor_coordinator::registry;
+use conveyor_coordinator::plan::output;
 
 use super::project::ProjectArgs;
 use crate::exit::Failure;
@@ -32,20 +30,7 @@ enum Format {
 }
 
 pub fn run(args: PlanArgs) -> Result<(), Failure> {
-    let rendered = args.project.render()?;
-    let config = config::load(&rendered.name, &rendered.text).map_err(Failure::user)?;
-    let latest = plan::latest_references(&config).map_err(Failure::user)?;
-    let digests = if latest.is_empty() {
-        Default::default()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Failure::environment)?
-            .block_on(registry::resolve_all(&latest))
-            .map_err(Failure::environment)?
-    };
-    let plan = plan::plan(&config, &digests).map_err(Failure::user)?;
+    let plan = args.project.plan()?;
     let text = match args.format {
         Format::Text => output::text(&plan),
         Format::Json => output::json(&plan),

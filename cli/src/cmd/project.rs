@@ -61,6 +61,27 @@ impl ProjectArgs {
     }
 }
 
+impl ProjectArgs {
+    /// Renders, loads and plans the config; `fromLatest` digests are asked of their registries.
+    pub fn plan(&self) -> Result<conveyor_coordinator::plan::Plan, Failure> {
+        use conveyor_coordinator::{config, plan, registry};
+        let rendered = self.render()?;
+        let cfg = config::load(&rendered.name, &rendered.text).map_err(Failure::user)?;
+        let latest = plan::latest_references(&cfg).map_err(Failure::user)?;
+        let digests = if latest.is_empty() {
+            Default::default()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(Failure::environment)?
+                .block_on(registry::resolve_all(&latest))
+                .map_err(Failure::environment)?
+        };
+        plan::plan(&cfg, &digests).map_err(Failure::user)
+    }
+}
+
 /// The config file: `--config` under `dir`, else `werf.yaml`, else `werf.yml`.
 fn config_path(dir: &Path, config: Option<&Path>) -> Result<PathBuf, Failure> {
     if let Some(config) = config {

@@ -150,3 +150,54 @@ fn explain_names_the_input_that_changed_since_the_last_build() {
         "{text}"
     );
 }
+
+#[test]
+fn a_failure_stops_the_build_unless_keep_going() {
+    let name = format!("clikg{}", std::process::id());
+    let dir = project(&format!(
+        "project: {name}\nconfigVersion: 1\n---\nimage: bad\nfrom: {{{{ env \"REGISTRY\" }}}}/library/busybox\n\
+         shell:\n  install: [\"exit 1\"]\n---\nimage: good\nfrom: {{{{ env \"REGISTRY\" }}}}/library/busybox\n\
+         shell:\n  install: [\"sleep 3\", \"echo ok > /ok\"]\n"
+    ));
+    let report = dir.path().join("report.json");
+    let sources = |r: &serde_json::Value, image: &str| -> Vec<String> {
+        r["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == image)
+            .map(|i| {
+                i["stages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["source"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let out = conveyor(dir.path(), &["--report", report.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_ne!(
+        sources(&r, "good").last().map(String::as_str),
+        Some("built"),
+        "{r}"
+    );
+
+    let out = conveyor(
+        dir.path(),
+        &["--keep-going", "--report", report.to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the failed stage still fails the build"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(
+        sources(&r, "good").last().map(String::as_str),
+        Some("built"),
+        "{r}"
+    );
+}

@@ -65,6 +65,15 @@ pub struct BuildArgs {
     /// Progress as text for people, or JSON lines (one event per line) for tools.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// Go on building the images a failed stage does not affect (default: stop the build at
+    /// the first failure).
+    #[arg(long)]
+    keep_going: bool,
+    /// More tags for each built image (embedded mode), as a template over `{project}`,
+    /// `{image}` and `{signature}`, e.g. `registry.local/{project}/{image}:{signature}`;
+    /// repeatable. `PROJECT/IMAGE:latest` is always tagged.
+    #[arg(long = "tag")]
+    tags: Vec<String>,
     /// Images to build (with what they need); default all.
     images: Vec<String>,
 }
@@ -134,7 +143,7 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
         .map_err(status_failure)?
         .into_inner()
         .build_id;
-    let outcome = watch(&mut client, &build_id, args.output).await?;
+    let outcome = watch(&mut client, &build_id, args.output, args.keep_going).await?;
 
     let tags = if embedded.is_some() && outcome.status == BuildStatus::Succeeded as i32 {
         tag_final_images(&args, &plan, &repo).await?
@@ -237,6 +246,12 @@ async fn embedded_cluster(
     Ok((address, vec![server, worker]))
 }
 
+/// Prints a line above the progress line (also when stderr is not a terminal, where the
+/// progress line itself is hidden).
+fn say(bar: &indicatif::ProgressBar, line: impl std::fmt::Display) {
+    bar.suspend(|| eprintln!("{line}"));
+}
+
 /// What a build did, per stage signature.
 struct Outcome {
     status: i32,
@@ -249,7 +264,10 @@ async fn watch(
     client: &mut BuildsClient<Channel>,
     build_id: &str,
     output: Output,
+    keep_going: bool,
 ) -> Result<Outcome, Failure> {
+    let mut canceller = client.clone();
+    let mut cancelled = false;
     let mut events = client
         .watch(WatchRequest {
             build_id: build_id.to_string(),
@@ -263,7 +281,19 @@ async fn watch(
         failure: None,
         stages: BTreeMap::new(),
     };
-    let mut err = std::io::stderr().lock();
+    // One live line for people: stages done so far, by where they came from.
+    let bar = if output == Output::Text {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     while let Some(event) = events.next().await {
         let event = event.map_err(status_failure)?;
         if output == Output::Json {
@@ -282,7 +312,34 @@ async fn watch(
                         _ => None,
                     };
                     if let Some(what) = what {
-                        let _ = writeln!(err, "{}/{} {}", s.image, s.stage, what);
+                        say(&bar, format!("{}/{} {}", s.image, s.stage, what));
+                    }
+                    let counted = match state {
+                        StageState::Built => Some("built"),
+                        StageState::Shared => Some("shared"),
+                        StageState::Cached => Some("cached"),
+                        StageState::Failed => Some("failed"),
+                        StageState::Queued => Some("queued"),
+                        _ => None,
+                    };
+                    if let Some(key) = counted {
+                        *counts.entry(key).or_default() += 1;
+                        let queued = counts.get("queued").copied().unwrap_or(0);
+                        let done = counts
+                            .iter()
+                            .filter(|(k, _)| **k != "queued")
+                            .map(|(_, v)| v)
+                            .sum::<usize>();
+                        let parts: Vec<String> = counts
+                            .iter()
+                            .filter(|(k, _)| **k != "queued")
+                            .map(|(k, v)| format!("{v} {k}"))
+                            .collect();
+                        bar.set_message(format!(
+                            "{done}/{} stages: {}",
+                            queued.max(done),
+                            parts.join(", ")
+                        ));
                     }
                 }
                 if state == StageState::Failed && outcome.failure.is_none() {
@@ -290,15 +347,28 @@ async fn watch(
                         "Stage `{}` of `{}` failed: {}",
                         s.stage, s.image, s.message
                     ));
+                    if !keep_going && !cancelled {
+                        cancelled = true;
+                        say(
+                            &bar,
+                            "stopping the build (use --keep-going to build the rest)",
+                        );
+                        let _ = canceller
+                            .cancel(conveyor_proto::v1::CancelRequest {
+                                build_id: build_id.to_string(),
+                            })
+                            .await;
+                    }
                 }
                 outcome
                     .stages
                     .insert(s.signature, (s.state, s.worker, s.duration_ms));
             }
             Some(build_event::Event::Log(l)) if output == Output::Text => {
-                let _ = writeln!(err, "  | {}", l.line);
+                say(&bar, format!("  | {}", l.line));
             }
             Some(build_event::Event::Finished(f)) => {
+                bar.finish_and_clear();
                 outcome.status = f.status;
                 return Ok(outcome);
             }
@@ -353,6 +423,26 @@ async fn tag_final_images(
             .await
             .map_err(|e| Failure::environment(format!("Cannot tag `{target}:latest`: {e}")))?;
         tags.insert(name.to_string(), format!("{target}:latest"));
+        for template in &args.tags {
+            let tag = template
+                .replace("{project}", project)
+                .replace("{image}", name)
+                .replace("{signature}", sig);
+            let (repo_part, tag_part) = match tag.rsplit_once(':') {
+                Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
+                _ => (tag.clone(), "latest".to_string()),
+            };
+            let opts = bollard::query_parameters::TagImageOptionsBuilder::default()
+                .repo(&repo_part)
+                .tag(&tag_part)
+                .build();
+            docker
+                .tag_image(&format!("{repo}:{sig}"), Some(opts))
+                .await
+                .map_err(|e| {
+                    Failure::user(format!("Cannot tag `{tag}` (from --tag `{template}`): {e}"))
+                })?;
+        }
     }
     Ok(tags)
 }

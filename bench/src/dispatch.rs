@@ -194,6 +194,7 @@ async fn no_op_worker(addr: SocketAddr, name: String, clock: Arc<Mutex<Clock>>) 
                 digest: format!("sha256:{}", task.signature),
                 size: 0,
                 duration_ms: 0,
+                reused: false,
             })),
         })
         .await?;

@@ -122,6 +122,7 @@ fn worker(
                 digest: format!("sha256:{}", task.signature),
                 size: 1,
                 duration_ms: 5,
+                reused: false,
             };
             let _ = tx
                 .send(WorkerMessage {

@@ -211,7 +211,9 @@ fn start(
     let logs = logs.clone();
     let done = running.clone();
     let handle = tokio::spawn(async move {
-        let msg = match cached(&docker, &credentials, &task.target).await {
+        let found = cached(&docker, &credentials, &task.target).await;
+        let reused = found.is_some();
+        let msg = match found {
             Some(digest) => Ok(executor::StageOutput {
                 reference: task.target.clone(),
                 digest,
@@ -242,6 +244,7 @@ fn start(
                 digest: out.digest,
                 size: out.size,
                 duration_ms: out.duration_ms,
+                reused,
             }),
             Err(e) => worker_message::Msg::Failure(TaskFailure {
                 lease,
@@ -260,11 +263,16 @@ fn start(
     }
 }
 
-/// The digest of the stage image when the registry already has it (built by another worker
-/// or a previous coordinator run): nothing to build.
+/// The digest of the stage image when it already exists (built by another worker, or by
+/// this one before a crash or a coordinator restart): nothing to build. An image only on
+/// this engine is pushed first, so a reported stage is always in the registry.
 async fn cached(docker: &Docker, credentials: &Credentials, target: &str) -> Option<String> {
     match cache::lookup(docker, credentials, target).await {
         Ok(Some(found)) if found.location == Location::Registry => found.digest,
+        Ok(Some(_)) => executor::publish_existing(docker, credentials, target)
+            .await
+            .ok()
+            .filter(|d| !d.is_empty()),
         _ => None,
     }
 }

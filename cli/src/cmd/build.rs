@@ -294,8 +294,17 @@ async fn watch(
         indicatif::ProgressBar::hidden()
     };
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    while let Some(event) = events.next().await {
-        let event = event.map_err(status_failure)?;
+    loop {
+        let event = match events.next().await {
+            Some(Ok(event)) => event,
+            // The stream broke (a restarted coordinator): attach again; the build resumes
+            // under the same id on the coordinator's next run.
+            Some(Err(_)) | None => {
+                say(&bar, "lost the coordinator; re-attaching to the build");
+                events = reattach(client, build_id).await?;
+                continue;
+            }
+        };
         if output == Output::Json {
             println!("{}", event_json(&event));
         }
@@ -375,9 +384,34 @@ async fn watch(
             Some(build_event::Event::Log(_)) | None => {}
         }
     }
-    Err(Failure::environment(
-        "The coordinator closed the build's event stream before the build finished",
-    ))
+}
+
+/// Watches `build_id` again after the stream broke, for up to two minutes (a coordinator
+/// restarting on its database resumes its builds under their ids).
+async fn reattach(
+    client: &mut BuildsClient<Channel>,
+    build_id: &str,
+) -> Result<tonic::Streaming<conveyor_proto::v1::BuildEvent>, Failure> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let attempt = client
+            .watch(WatchRequest {
+                build_id: build_id.to_string(),
+                after: 0,
+            })
+            .await;
+        match attempt {
+            Ok(stream) => return Ok(stream.into_inner()),
+            Err(status) if Instant::now() >= deadline => {
+                return Err(Failure::environment(format!(
+                    "Lost the coordinator during build `{build_id}`: {}",
+                    status.message()
+                )))
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 fn event_json(e: &conveyor_proto::v1::BuildEvent) -> serde_json::Value {

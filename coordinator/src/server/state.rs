@@ -69,8 +69,9 @@ pub(super) struct State {
     pub leases: HashMap<u64, (u64, String, u64)>,
     /// Results received this turn, recorded together by `flush_results`.
     pub pending: Vec<super::worker::Finished>,
-    /// Signature → (worker, duration) of the run that produced it, for its `StageDone`s.
-    pub last_run: HashMap<String, (String, u64)>,
+    /// Signature → (worker, duration, reused) of the run that produced it, for its
+    /// `StageDone`s; `reused`: the worker found the image already built.
+    pub last_run: HashMap<String, (String, u64, bool)>,
     pub next_conn: u64,
     pub next_build: u64,
 }
@@ -392,9 +393,10 @@ impl State {
                     signature,
                     source,
                 } => {
-                    let (worker, duration) =
+                    let (worker, duration, reused) =
                         self.last_run.get(&signature).cloned().unwrap_or_default();
                     let state = match source {
+                        _ if reused => StageState::Cached,
                         DoneSource::Built => StageState::Built,
                         DoneSource::Shared => StageState::Shared,
                     };

@@ -109,7 +109,7 @@ impl State {
                 };
                 let label = format!("{}/{}", info.image, info.stage);
                 self.last_run
-                    .insert(r.signature.clone(), (name.clone(), r.duration_ms));
+                    .insert(r.signature.clone(), (name.clone(), r.duration_ms, r.reused));
                 // Dependents are released now; the record is written by the next group commit.
                 // Nothing waits for it: the image is already in the registry, so a crash before
                 // the write only costs rebuilding this stage later, never a wrong cache hit.

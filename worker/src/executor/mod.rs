@@ -103,6 +103,27 @@ impl StageError {
     }
 }
 
+/// Makes a stage image that exists on this engine (built before a crash, say) available as
+/// a finished stage without running anything: local-only stages report their image id,
+/// others are pushed (cheap when the registry already has the layers) and report the digest.
+pub async fn publish_existing(
+    docker: &Docker,
+    credentials: &Credentials,
+    target: &str,
+) -> Result<String, StageError> {
+    if crate::cache::is_local_only(target) {
+        return Ok(images::inspect(docker, target)
+            .await?
+            .and_then(|i| i.id)
+            .unwrap_or_default());
+    }
+    let host = crate::cache::Reference::parse(target)
+        .map(|r| r.host)
+        .map_err(|e| StageError::Internal(e.to_string()))?;
+    let credentials = credentials.for_stage_registry(&host);
+    images::push(docker, &credentials, target, Backoff::default()).await
+}
+
 /// Runs `task` on `docker`, streaming the commands' output to `log`, and pushes the result,
 /// using `credentials` for the registries (anonymous where they have none).
 ///

@@ -49,238 +49,196 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// `conveyor build --coordinator URL --output json` of a one-image project whose install
+/// stage takes 4 s, with its JSON events read on a thread and a 90 s deadline.
+struct SlowBuild {
+    _dir: tempfile::TempDir,
+    report: std::path::PathBuf,
+    child: Killed,
+    events: std::sync::mpsc::Receiver<serde_json::Value>,
+    deadline: Instant,
+}
+
+impl SlowBuild {
+    fn start(url: &str, project: &str) -> SlowBuild {
+        let registry =
+            std::env::var("CONVEYOR_TEST_REGISTRY").unwrap_or_else(|_| "localhost:5000".into());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("werf.yaml"),
+            format!(
+                "project: {project}\nconfigVersion: 1\n---\nimage: slow\nfrom: {registry}/library/busybox\n\
+                 shell:\n  install: [\"sleep 4\", \"echo done > /done\"]\n"
+            ),
+        )
+        .unwrap();
+        let report = dir.path().join("report.json");
+        let mut child = Killed(
+            conveyor()
+                .args(["build", "--coordinator", url, "--output", "json"])
+                .arg("--repo")
+                .arg(format!("{registry}/conveyor-tests/{project}"))
+                .arg("--dir")
+                .arg(dir.path())
+                .arg("--report")
+                .arg(&report)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let events = events(child.0.stdout.take().unwrap());
+        SlowBuild {
+            _dir: dir,
+            report,
+            child,
+            events,
+            deadline: Instant::now() + Duration::from_secs(90),
+        }
+    }
+
+    /// Hands every event to `on_event` until the build finishes; returns whether the
+    /// process succeeded and its report.
+    fn finish(mut self, mut on_event: impl FnMut(&serde_json::Value)) -> (bool, serde_json::Value) {
+        let remaining = |deadline: Instant| deadline.saturating_duration_since(Instant::now());
+        while let Ok(event) = self.events.recv_timeout(remaining(self.deadline)) {
+            on_event(&event);
+            if event["type"] == "finished" {
+                break;
+            }
+        }
+        let status = loop {
+            if let Some(status) = self.child.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < self.deadline, "the build finishes");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let report = serde_json::from_slice(&std::fs::read(&self.report).unwrap()).unwrap();
+        (status.success(), report)
+    }
+}
+
+/// The source and worker of a stage in a build report.
+fn stage(report: &serde_json::Value, name: &str) -> serde_json::Value {
+    report["images"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
 fn a_build_survives_a_worker_killed_mid_stage() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let registry =
-        std::env::var("CONVEYOR_TEST_REGISTRY").unwrap_or_else(|_| "localhost:5000".into());
     let engine2 = std::env::var("CONVEYOR_TEST_DOCKER2")
         .expect("CONVEYOR_TEST_DOCKER2 names the second engine (run through `make test`)");
     let db = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let _coordinator = Killed(
-        conveyor()
-            .args([
-                "coordinator",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--lease-ttl",
-                "3s",
-                "--network",
-                "none",
-            ])
-            .arg("--db")
-            .arg(db.path())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    std::thread::sleep(Duration::from_millis(500));
+    let _coordinator = coordinator(port, db.path(), "3s");
     let mut workers = vec![];
     for (name, docker) in [
         ("w1", "unix:///var/run/docker.sock".to_string()),
         ("w2", engine2),
     ] {
-        let child = conveyor()
-            .args([
-                "worker",
-                "--coordinator",
-                &url,
-                "--name",
-                name,
-                "--slots",
-                "1",
-                "--docker",
-                &docker,
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        workers.push((name, Killed(child)));
+        workers.push((name, worker(&url, name, &docker)));
     }
     std::thread::sleep(Duration::from_millis(500));
 
-    let dir = tempfile::tempdir().unwrap();
-    let project = format!("kill{}", std::process::id());
-    std::fs::write(
-        dir.path().join("werf.yaml"),
-        format!(
-            "project: {project}\nconfigVersion: 1\n---\nimage: slow\nfrom: {registry}/library/busybox\n\
-             shell:\n  install: [\"sleep 4\", \"echo done > /done\"]\n"
-        ),
-    )
-    .unwrap();
-    let report = dir.path().join("report.json");
-    let mut build = Killed(
-        conveyor()
-            .args(["build", "--coordinator", &url, "--output", "json"])
-            .arg("--repo")
-            .arg(format!("{registry}/conveyor-tests/{project}"))
-            .arg("--dir")
-            .arg(dir.path())
-            .arg("--report")
-            .arg(&report)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = build.0.stdout.take().unwrap();
+    let build = SlowBuild::start(&url, &format!("kill{}", std::process::id()));
     let mut killed = None;
-    let rx = events(stdout);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while let Ok(event) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+    let (succeeded, report) = build.finish(|event| {
         if event["stage"] == "install"
             && event["state"] == "STAGE_STATE_STARTED"
             && killed.is_none()
         {
-            let worker = event["worker"].as_str().unwrap().to_string();
+            let name = event["worker"].as_str().unwrap().to_string();
             std::thread::sleep(Duration::from_millis(1000));
             let (_, child) = workers
                 .iter_mut()
-                .find(|(n, _)| *n == worker)
+                .find(|(n, _)| *n == name)
                 .expect("a known worker");
             child.0.kill().unwrap(); // SIGKILL
-            killed = Some(worker);
+            killed = Some(name);
         }
-        if event["type"] == "finished" {
-            break;
-        }
-    }
-    let status = loop {
-        if let Some(status) = build.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the build finishes");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    });
     let killed = killed.expect("a worker started the install stage and was killed");
-    assert!(
-        status.success(),
-        "the build succeeded after {killed} was killed"
-    );
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    let install = r["images"][0]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "install")
-        .unwrap()
-        .clone();
-    assert_eq!(install["source"], "built", "{r}");
+    assert!(succeeded, "the build succeeded after {killed} was killed");
+    let install = stage(&report, "install");
+    assert_eq!(install["source"], "built", "{report}");
     assert_ne!(
         install["worker"],
         killed.as_str(),
-        "the other worker finished it: {r}"
+        "the other worker finished it: {report}"
     );
 }
 
 #[test]
 fn a_build_survives_its_coordinator_killed_and_restarted() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let registry =
-        std::env::var("CONVEYOR_TEST_REGISTRY").unwrap_or_else(|_| "localhost:5000".into());
     let db = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let start_coordinator = || {
-        Killed(
-            conveyor()
-                .args([
-                    "coordinator",
-                    "--listen",
-                    &format!("127.0.0.1:{port}"),
-                    "--lease-ttl",
-                    "10s",
-                    "--network",
-                    "none",
-                ])
-                .arg("--db")
-                .arg(db.path())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    };
-    let mut coordinator = start_coordinator();
+    let mut coordinator_process = coordinator(port, db.path(), "10s");
     std::thread::sleep(Duration::from_millis(500));
-    let _worker = Killed(
+    let _worker = worker(&url, "survivor", "unix:///var/run/docker.sock");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let build = SlowBuild::start(&url, &format!("restart{}", std::process::id()));
+    let mut restarted = false;
+    let (succeeded, report) = build.finish(|event| {
+        if event["stage"] == "install" && event["state"] == "STAGE_STATE_STARTED" && !restarted {
+            // The from stage is done; install runs: kill -9 the coordinator, start it again.
+            coordinator_process.0.kill().unwrap();
+            let _ = coordinator_process.0.wait();
+            std::thread::sleep(Duration::from_millis(300));
+            coordinator_process = coordinator(port, db.path(), "10s");
+            restarted = true;
+        }
+    });
+    assert!(restarted, "the coordinator was restarted mid-build");
+    assert!(succeeded, "the build succeeded across the restart");
+    assert_eq!(
+        stage(&report, "from")["source"],
+        "cached",
+        "the stage finished before the restart is not built again: {report}"
+    );
+    assert_eq!(stage(&report, "install")["source"], "built", "{report}");
+}
+
+/// `conveyor coordinator` on 127.0.0.1:`port` over the database `db`.
+fn coordinator(port: u16, db: &std::path::Path, lease_ttl: &str) -> Killed {
+    Killed(
+        conveyor()
+            .args(["coordinator", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--lease-ttl", lease_ttl, "--network", "none", "--db"])
+            .arg(db)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// `conveyor worker` named `name` on the engine `docker`, one slot.
+fn worker(url: &str, name: &str, docker: &str) -> Killed {
+    Killed(
         conveyor()
             .args([
                 "worker",
                 "--coordinator",
-                &url,
+                url,
                 "--name",
-                "survivor",
+                name,
                 "--slots",
                 "1",
+                "--docker",
+                docker,
             ])
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
-    );
-    std::thread::sleep(Duration::from_millis(500));
-
-    let dir = tempfile::tempdir().unwrap();
-    let project = format!("restart{}", std::process::id());
-    std::fs::write(
-        dir.path().join("werf.yaml"),
-        format!(
-            "project: {project}\nconfigVersion: 1\n---\nimage: slow\nfrom: {registry}/library/busybox\n\
-             shell:\n  install: [\"sleep 4\", \"echo done > /done\"]\n"
-        ),
     )
-    .unwrap();
-    let report = dir.path().join("report.json");
-    let mut build = Killed(
-        conveyor()
-            .args(["build", "--coordinator", &url, "--output", "json"])
-            .arg("--repo")
-            .arg(format!("{registry}/conveyor-tests/{project}"))
-            .arg("--dir")
-            .arg(dir.path())
-            .arg("--report")
-            .arg(&report)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = build.0.stdout.take().unwrap();
-    let mut restarted = false;
-    let rx = events(stdout);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while let Ok(event) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if event["stage"] == "install" && event["state"] == "STAGE_STATE_STARTED" && !restarted {
-            // The from stage is done and recorded; install runs: kill -9 the coordinator.
-            coordinator.0.kill().unwrap();
-            let _ = coordinator.0.wait();
-            std::thread::sleep(Duration::from_millis(300));
-            coordinator = start_coordinator();
-            restarted = true;
-        }
-        if event["type"] == "finished" {
-            break;
-        }
-    }
-    let status = loop {
-        if let Some(status) = build.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the build finishes");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(restarted, "the coordinator was restarted mid-build");
-    assert!(status.success(), "the build succeeded across the restart");
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    let stages = r["images"][0]["stages"].as_array().unwrap();
-    let source = |name: &str| stages.iter().find(|s| s["name"] == name).unwrap()["source"].clone();
-    assert_eq!(
-        source("from"),
-        "cached",
-        "the stage finished before the restart is not built again: {r}"
-    );
-    assert_eq!(source("install"), "built", "{r}");
-    drop(coordinator);
 }

@@ -6,25 +6,12 @@
 //! `CONVEYOR_TEST_DOCKER` (default `unix:///var/run/docker.sock`), `CONVEYOR_TEST_DOCKER2`
 //! (the second engine) and `CONVEYOR_TEST_REGISTRY` (default `localhost:5000`).
 
-use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder,
-};
+mod common;
+
+use bollard::query_parameters::CreateImageOptionsBuilder;
 use bollard::Docker;
 use conveyor_worker::engine;
 use tokio_stream::StreamExt;
-
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
-
-fn base_image() -> String {
-    format!(
-        "{}/library/busybox:latest",
-        env_or("CONVEYOR_TEST_REGISTRY", "localhost:5000")
-    )
-}
 
 async fn pull(docker: &Docker, image: &str) {
     let (name, tag) = image.rsplit_once(':').expect("image has a tag");
@@ -36,57 +23,6 @@ async fn pull(docker: &Docker, image: &str) {
     while let Some(step) = progress.next().await {
         step.unwrap_or_else(|e| panic!("pulling {image}: {e}"));
     }
-}
-
-/// Runs `sh -c script` in a fresh container (network `none`) and returns its stdout.
-async fn run(docker: &Docker, image: &str, script: &str) -> String {
-    let name = format!("conveyor-test-{}-{}", std::process::id(), rand_suffix());
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        cmd: Some(vec!["/bin/sh".into(), "-c".into(), script.into()]),
-        host_config: Some(HostConfig {
-            network_mode: Some("none".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let opts = CreateContainerOptionsBuilder::default().name(&name).build();
-    docker
-        .create_container(Some(opts), body)
-        .await
-        .expect("create container");
-    docker
-        .start_container(&name, None)
-        .await
-        .expect("start container");
-    let mut wait = docker.wait_container(&name, None);
-    while let Some(status) = wait.next().await {
-        let status = status.expect("wait for container");
-        assert_eq!(status.status_code, 0, "container exit code");
-    }
-    let mut logs = docker.logs(
-        &name,
-        Some(LogsOptionsBuilder::default().stdout(true).build()),
-    );
-    let mut out = String::new();
-    while let Some(chunk) = logs.next().await {
-        out.push_str(&chunk.expect("read logs").to_string());
-    }
-    docker
-        .remove_container(
-            &name,
-            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-        )
-        .await
-        .expect("remove container");
-    out
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
 }
 
 async fn check_engine(endpoint: &str) {
@@ -102,9 +38,9 @@ async fn check_engine(endpoint: &str) {
         "platform: {}",
         info.platform
     );
-    let image = base_image();
+    let image = common::base_image();
     pull(&docker, &image).await;
-    let out = run(
+    let out = common::sh(
         &docker,
         &image,
         "echo conveyor $((6 * 7)) > /tmp/x; cat /tmp/x",
@@ -115,7 +51,11 @@ async fn check_engine(endpoint: &str) {
 
 #[tokio::test]
 async fn default_engine_runs_the_base_image_from_the_registry() {
-    check_engine(&env_or("CONVEYOR_TEST_DOCKER", engine::DEFAULT_ENDPOINT)).await;
+    check_engine(&common::env_or(
+        "CONVEYOR_TEST_DOCKER",
+        engine::DEFAULT_ENDPOINT,
+    ))
+    .await;
 }
 
 #[tokio::test]

@@ -45,8 +45,12 @@ fn config_name(project: &Project) -> String {
     }
 }
 
-/// Renders a project's config (on the blocking pool: the engine is CPU-bound and `!Send`).
-pub async fn render_project(project: Project) -> Result<String, FrontError> {
+/// Runs `f` on a project's render input on the blocking pool (the template engine is
+/// CPU-bound and `!Send`); an error of `f` is the user's.
+async fn with_input<T: Send + 'static, E: std::fmt::Display>(
+    project: Project,
+    f: impl FnOnce(&RenderInput) -> Result<T, E> + Send + 'static,
+) -> Result<T, FrontError> {
     tokio::task::spawn_blocking(move || {
         let name = config_name(&project);
         let files = SentFiles(project.files.into_iter().collect());
@@ -57,7 +61,7 @@ pub async fn render_project(project: Project) -> Result<String, FrontError> {
             files: &files,
             env: &env,
         };
-        render(&input).map(|r| r.text).map_err(|e| FrontError {
+        f(&input).map_err(|e| FrontError {
             tier: Tier::User,
             message: e.to_string(),
         })
@@ -69,15 +73,22 @@ pub async fn render_project(project: Project) -> Result<String, FrontError> {
     })?
 }
 
+/// Renders a project's config.
+pub async fn render_project(project: Project) -> Result<String, FrontError> {
+    with_input(project, |input| render(input).map(|r| r.text)).await
+}
+
 /// Renders, loads and plans a project; `fromLatest` digests come from their registries.
 pub async fn plan_project(project: Project) -> Result<(Config, Plan), FrontError> {
-    let name = config_name(&project);
-    let text = render_project(project).await?;
     let user = |message: String| FrontError {
         tier: Tier::User,
         message,
     };
-    let config = config::load(&name, &text).map_err(|e| user(e.to_string()))?;
+    // Rendering and loading overlap (see `config::render_and_load`).
+    let config = with_input(project, |input| {
+        config::render_and_load(input).map(|(_, config)| config)
+    })
+    .await?;
     let latest = plan::latest_references(&config).map_err(|e| user(e.to_string()))?;
     let digests = registry::resolve_all(&latest)
         .await

@@ -19,12 +19,6 @@ pub struct ProjectArgs {
     pub config: Option<PathBuf>,
 }
 
-/// A rendered config: its file name (for messages) and text.
-pub struct RenderedConfig {
-    pub name: String,
-    pub text: String,
-}
-
 impl ProjectArgs {
     /// The config file's name (relative to the project dir, for messages) and its text.
     pub fn read(&self) -> Result<(String, String), Failure> {
@@ -40,7 +34,22 @@ impl ProjectArgs {
     }
 
     /// Renders the config; warnings (such as a missing `.Files.Get` file) go to stderr.
-    pub fn render(&self) -> Result<RenderedConfig, Failure> {
+    pub fn render(&self) -> Result<render::Rendered, Failure> {
+        self.with_input(|input| render::render(input).map(|r| (r, ())))
+            .map(|(rendered, ())| rendered)
+    }
+
+    /// Renders and loads the config (documents are read while the rest renders).
+    pub fn load(&self) -> Result<conveyor_coordinator::config::Config, Failure> {
+        self.with_input(conveyor_coordinator::config::render_and_load)
+            .map(|(_, config)| config)
+    }
+
+    /// Calls `f` with the config's render input; the render's warnings go to stderr.
+    fn with_input<T, E: std::fmt::Display>(
+        &self,
+        f: impl FnOnce(&RenderInput) -> Result<(render::Rendered, T), E>,
+    ) -> Result<(render::Rendered, T), Failure> {
         let (name, source) = self.read()?;
         let files = DirFiles::new(&self.dir);
         let env = |name: &str| std::env::var(name).ok();
@@ -50,23 +59,19 @@ impl ProjectArgs {
             files: &files,
             env: &env,
         };
-        let rendered = render::render(&input).map_err(Failure::user)?;
+        let (rendered, out) = f(&input).map_err(Failure::user)?;
         for warning in &rendered.warnings {
             eprintln!("Warning: {warning}");
         }
-        Ok(RenderedConfig {
-            name,
-            text: rendered.text,
-        })
+        Ok((rendered, out))
     }
 }
 
 impl ProjectArgs {
     /// Renders, loads and plans the config; `fromLatest` digests are asked of their registries.
     pub fn plan(&self) -> Result<conveyor_coordinator::plan::Plan, Failure> {
-        use conveyor_coordinator::{config, plan, registry};
-        let rendered = self.render()?;
-        let cfg = config::load(&rendered.name, &rendered.text).map_err(Failure::user)?;
+        use conveyor_coordinator::{plan, registry};
+        let cfg = self.load()?;
         let latest = plan::latest_references(&cfg).map_err(Failure::user)?;
         let digests = if latest.is_empty() {
             Default::default()

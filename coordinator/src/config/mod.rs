@@ -11,5 +11,5 @@ pub mod render;
 pub mod tree;
 
 pub use error::ConfigError;
-pub use load::load;
+pub use load::{load, render_and_load, RenderLoadError};
 pub use model::Config;

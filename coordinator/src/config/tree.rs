@@ -134,21 +134,7 @@ pub fn parse_map<T: Send>(
     text: &str,
     f: &(dyn Fn(&Document) -> T + Sync),
 ) -> Result<Vec<(usize, Vec<T>)>, SyntaxError> {
-    let map_part = |part: &str, lines_before: usize| -> Result<Vec<T>, SyntaxError> {
-        let mut docs = parse_one(part).map_err(|mut e| {
-            e.line += lines_before;
-            e
-        })?;
-        if lines_before > 0 {
-            for doc in &mut docs {
-                doc.line += lines_before;
-                if let Some(root) = doc.root.as_mut() {
-                    shift_lines(root, lines_before);
-                }
-            }
-        }
-        Ok(docs.iter().map(f).collect())
-    };
+    let map_part = |part: &str, lines_before: usize| parse_part(part, lines_before, f);
     let Some(cut) = (text.len() >= PARALLEL_FROM)
         .then(|| document_start_near(text, text.len() / 2))
         .flatten()
@@ -168,6 +154,29 @@ pub fn parse_map<T: Send>(
     };
     let before = first.len();
     Ok(vec![(0, first), (before, second)])
+}
+
+/// Parses a piece of a stream made of whole documents that starts after `lines_before` lines,
+/// and maps every document with `f`. Lines (in errors too) count from the stream's start;
+/// document indices count from the piece's start (1).
+pub fn parse_part<T>(
+    part: &str,
+    lines_before: usize,
+    f: &(dyn Fn(&Document) -> T + Sync),
+) -> Result<Vec<T>, SyntaxError> {
+    let mut docs = parse_one(part).map_err(|mut e| {
+        e.line += lines_before;
+        e
+    })?;
+    if lines_before > 0 {
+        for doc in &mut docs {
+            doc.line += lines_before;
+            if let Some(root) = doc.root.as_mut() {
+                shift_lines(root, lines_before);
+            }
+        }
+    }
+    Ok(docs.iter().map(f).collect())
 }
 
 /// The byte offset of the first line at or after `from` that starts a document (`---` then a

@@ -11,6 +11,7 @@ mod image;
 
 use crate::config::error::ConfigError;
 use crate::config::model::{Base, Config, Image, ImageKind, ImportSource};
+use crate::config::render::{render_streaming, RenderError, RenderInput, Rendered};
 use crate::config::tree::{self, NodeKind};
 
 use fields::{Ctx, MapView};
@@ -27,13 +28,90 @@ const META_KEYS: &[&str] = &[
 /// Reads the rendered config `text` of the file called `file` into a validated model.
 pub fn load(file: &str, text: &str) -> Result<Config, ConfigError> {
     // Documents are read where they are parsed (on two threads for a large config).
-    let parts = tree::parse_map(text, &|doc| read_document(file, doc)).map_err(|e| {
-        ConfigError::new(
-            file,
-            e.line,
-            format!("Invalid YAML at column {}: {}", e.col, e.message),
-        )
-    })?;
+    let parts =
+        tree::parse_map(text, &|doc| read_document(file, doc)).map_err(|e| syntax(file, e))?;
+    assemble(file, parts)
+}
+
+fn syntax(file: &str, e: tree::SyntaxError) -> ConfigError {
+    ConfigError::new(
+        file,
+        e.line,
+        format!("Invalid YAML at column {}: {}", e.col, e.message),
+    )
+}
+
+/// Why [`render_and_load`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderLoadError {
+    #[error("{0}")]
+    Render(#[from] RenderError),
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+}
+
+/// Renders a config and loads it, parsing the rendered documents on other threads while the
+/// rest of the template renders (a large monorepo's config is mostly a `range` writing one
+/// document after another). Gives what `render` then [`load`] would, errors included: a
+/// render error first, then the first YAML error, then the first document at fault.
+pub fn render_and_load(input: &RenderInput<'_>) -> Result<(Rendered, Config), RenderLoadError> {
+    let file = input.config_name;
+    let read = |doc: &tree::Document| read_document(file, doc);
+    type Piece = (usize, usize, String);
+    let (tx, rx) = std::sync::mpsc::channel::<Piece>();
+    let rx = std::sync::Mutex::new(rx);
+    // Takes pieces until the channel closes; returns each piece's documents by piece number.
+    let take_pieces = || {
+        let mut done = vec![];
+        loop {
+            let piece = match rx.lock() {
+                Ok(rx) => rx.recv(),
+                Err(_) => break,
+            };
+            let Ok((n, lines_before, text)) = piece else {
+                break;
+            };
+            done.push((n, tree::parse_part(&text, lines_before, &read)));
+        }
+        done
+    };
+    let (rendered, mut pieces) = std::thread::scope(|s| {
+        let helper = s.spawn(take_pieces);
+        let (mut n, mut lines) = (0, 0);
+        let mut send = |piece: &str| {
+            let _ = tx.send((n, lines, piece.to_string()));
+            n += 1;
+            lines += piece.matches('\n').count();
+        };
+        // `render_streaming` wants the sink to live as long as the input's borrows.
+        let input = RenderInput { ..*input };
+        let rendered = render_streaming(&input, &mut send);
+        drop(tx);
+        // Rendering is over: this thread parses what is left, beside the helper.
+        let mut pieces = take_pieces();
+        pieces.extend(helper.join().unwrap_or_default());
+        (rendered, pieces)
+    });
+    let rendered = rendered?;
+    pieces.sort_by_key(|(n, _)| *n);
+    let mut parts = Vec::with_capacity(pieces.len());
+    let mut before = 0;
+    for (_, reads) in pieces {
+        let reads = reads.map_err(|e| syntax(file, e))?;
+        let count = reads.len();
+        parts.push((before, reads));
+        before += count;
+    }
+    let config = assemble(file, parts)?;
+    Ok((rendered, config))
+}
+
+/// Makes the config of the documents read, in order: `parts` are runs of documents, each
+/// with the number of documents before it.
+fn assemble<'a>(
+    file: &'a str,
+    parts: Vec<(usize, Vec<Result<Read<'a>, ConfigError>>)>,
+) -> Result<Config, ConfigError> {
     let mut project: Option<(String, usize)> = None;
     let mut images: Vec<Image> = vec![];
     let reads = parts

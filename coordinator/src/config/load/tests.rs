@@ -121,3 +121,88 @@ fn large_configs_read_in_parallel_keep_document_order_and_the_first_error() {
     let early = load("werf.yaml", &format!("{META}---\n{}", bad.join("---\n"))).unwrap_err();
     assert!(early.to_string().contains("image `early`"), "{early}");
 }
+
+/// `render_and_load` (documents parsed while the rest renders) against `render` then `load`.
+mod streamed {
+    use super::super::{load, render_and_load};
+    use crate::config::render::{render, FileSource, RenderInput};
+
+    struct NoFiles;
+    impl FileSource for NoFiles {
+        fn read(&self, _: &str) -> Option<Vec<u8>> {
+            None
+        }
+        fn list(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    /// Both ways of reading `template`: (render + load, render_and_load), errors as text.
+    fn both(template: &str) -> (Result<String, String>, Result<String, String>) {
+        let env = |_: &str| None;
+        let input = RenderInput {
+            config_name: "werf.yaml",
+            config: template,
+            files: &NoFiles,
+            env: &env,
+        };
+        let apart = render(&input).map_err(|e| e.to_string()).and_then(|r| {
+            load("werf.yaml", &r.text)
+                .map(|c| format!("{c:?}"))
+                .map_err(|e| e.to_string())
+        });
+        let together = render_and_load(&input)
+            .map(|(r, c)| {
+                assert_eq!(Ok(&r), render(&input).as_ref(), "the same rendered text");
+                format!("{c:?}")
+            })
+            .map_err(|e| e.to_string());
+        (apart, together)
+    }
+
+    /// A config of `n` images made by `range` (several MB when `n` is large), with `body`
+    /// spliced into the image numbered `at`.
+    fn config(n: usize, at: usize, body: &str) -> String {
+        format!(
+            "project: demo\nconfigVersion: 1\n{{{{- range $i := until {n} }}}}\n---\n\
+             image: i{{{{ $i }}}}\nfrom: alpine\nshell:\n  install:\n  - |\n    echo {{{{ $i }}}}\n    \
+             --- not a document start inside a block scalar? it is: at column 4 it is text\n\
+             {{{{- if eq $i {at} }}}}\n{body}{{{{- end }}}}\n{{{{- end }}}}\n"
+        )
+    }
+
+    #[test]
+    fn a_large_config_reads_the_same_streamed() {
+        let (apart, together) = both(&config(20_000, 0, ""));
+        let apart = apart.unwrap();
+        assert!(apart.contains("i19999"));
+        assert_eq!(Ok(apart), together);
+    }
+
+    #[test]
+    fn errors_late_in_a_large_config_are_the_same_streamed() {
+        // A validation error, a YAML syntax error and a template error, each near the end.
+        for body in [
+            "fromm: x\n",
+            "docker: {ENV: [unclosed\n",
+            "{{ fail \"stop here\" }}\n",
+        ] {
+            let (apart, together) = both(&config(20_000, 19_990, body));
+            let apart = apart.unwrap_err();
+            assert_eq!(Err(apart.clone()), together, "{body}");
+            // The error is the one near the end (its line is far down the rendered text).
+            let line: usize = apart
+                .strip_prefix("werf.yaml:")
+                .and_then(|r| r.split(':').next()?.parse().ok())
+                .unwrap_or(0);
+            assert!(line > 150_000 || apart.contains("stop here"), "{apart}");
+        }
+    }
+
+    #[test]
+    fn a_small_config_reads_the_same_streamed() {
+        let (apart, together) = both(&config(3, 1, "fromm: x\n"));
+        assert!(apart.is_err());
+        assert_eq!(apart, together);
+    }
+}

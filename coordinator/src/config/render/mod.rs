@@ -155,14 +155,26 @@ pub const ROOT_TEMPLATE: &str = "werfConfig";
 /// Renders a config: partials first (sorted by path), then the config, executed with
 /// `{"Files": .Files}` as data.
 pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
-    render_with(input, Vec::new())
+    render_with(input, Vec::new(), None)
+}
+
+/// [`render`], handing the output to `sink` in pieces while it is written: each piece is whole
+/// YAML documents (cut before a `---` line), and the pieces in order make the whole text.
+/// A config that renders to less than a few hundred KB arrives as one piece. On error, the
+/// pieces handed on so far are to be thrown away.
+pub fn render_streaming<'a>(
+    input: &RenderInput<'a>,
+    sink: &'a mut dyn FnMut(&str),
+) -> Result<Rendered, RenderError> {
+    render_with(input, Vec::new(), Some(exec::Stream::new(sink)))
 }
 
 /// [`render`] with `extra` functions merged last (tests use it to stand in for sprig's
 /// `list`/`dict` while sprig is not wired in).
-pub fn render_with(
-    input: &RenderInput,
+pub fn render_with<'e>(
+    input: &RenderInput<'e>,
     extra: Vec<(&'static str, Func)>,
+    stream: Option<exec::Stream<'e>>,
 ) -> Result<Rendered, RenderError> {
     let mut funcs = function_table(yaml_hooks());
     for (name, f) in extra {
@@ -182,6 +194,7 @@ pub fn render_with(
         warnings: Default::default(),
         nesting: Default::default(),
         root: root.clone(),
+        stream,
     };
     let fail = |e: Box<TmplError>| RenderError::from_tmpl(&e);
     for (name, path) in werf::partials(input.files) {
@@ -204,7 +217,13 @@ pub fn render_with(
     data.insert("Files".to_string(), Value::Object(files_obj));
     let data = RV::concrete(Value::map(MapKind::StringAny, data));
     let mut out = String::new();
+    if let Some(stream) = &eng.stream {
+        stream.watch(&out);
+    }
     eng.execute(&main, data, &mut out).map_err(fail)?;
+    if let Some(stream) = &eng.stream {
+        stream.finish(&out);
+    }
     let warnings = eng.warnings.borrow().clone();
     Ok(Rendered {
         text: out,

@@ -48,7 +48,7 @@ fn run(text: &str) -> String {
         files: &NoFiles,
         env: &env,
     };
-    match render_with(&input, test_funcs()) {
+    match render_with(&input, test_funcs(), None) {
         Ok(r) => r.text,
         Err(e) => e.go_message().to_string(),
     }
@@ -134,7 +134,7 @@ fn errors_display_our_file_names() {
         files: &NoFiles,
         env: &env,
     };
-    let e = render_with(&input, test_funcs())
+    let e = render_with(&input, test_funcs(), None)
         .err()
         .map(|e| e.to_string());
     assert_eq!(
@@ -145,7 +145,7 @@ fn errors_display_our_file_names() {
         config: "a\n{{ if }}",
         ..input
     };
-    let e = render_with(&input, test_funcs())
+    let e = render_with(&input, test_funcs(), None)
         .err()
         .map(|e| e.to_string());
     assert_eq!(e.as_deref(), Some("werf.yaml:2: missing value for if"));

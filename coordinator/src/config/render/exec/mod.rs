@@ -140,6 +140,76 @@ pub struct Engine<'e> {
     pub nesting: Cell<usize>,
     /// The root template (`werfConfig`), named in `include`'s "no template" error.
     pub root: Name,
+    /// Where finished documents of the main output go while rendering goes on, if anywhere.
+    pub stream: Option<Stream<'e>>,
+}
+
+/// Hands the main output on in pieces while it is written, each piece whole YAML documents,
+/// so that they can be parsed on another thread while the rest renders.
+///
+/// Output is only ever appended to, so a piece once handed on never changes. A piece ends
+/// before a line that starts a document (`---` then a blank or a line end), and only once
+/// that line's fourth byte is written, so it cannot turn out to be `---x` later.
+pub struct Stream<'e> {
+    /// The address of the buffer being streamed (the main template's output); text written to
+    /// other buffers (`include`, `tpl`) is not.
+    top: Cell<usize>,
+    /// How much of the buffer has been handed on.
+    sent: Cell<usize>,
+    sink: RefCell<&'e mut dyn FnMut(&str)>,
+}
+
+/// A piece is handed on once this much unsent output has gathered.
+const PIECE: usize = 256 * 1024;
+
+impl<'e> Stream<'e> {
+    pub fn new(sink: &'e mut dyn FnMut(&str)) -> Stream<'e> {
+        Stream {
+            top: Cell::new(0),
+            sent: Cell::new(0),
+            sink: RefCell::new(sink),
+        }
+    }
+
+    /// Streams `out` from now on.
+    pub fn watch(&self, out: &String) {
+        self.top.set(out as *const String as usize);
+        self.sent.set(0);
+    }
+
+    /// Hands on the whole documents of `out` not handed on yet, if enough have gathered.
+    fn maybe_send(&self, out: &String) {
+        let sent = self.sent.get();
+        if out as *const String as usize != self.top.get() || out.len() - sent < PIECE {
+            return;
+        }
+        let Some(cut) = last_document_start(&out[sent..]).map(|c| c + sent) else {
+            return;
+        };
+        (self.sink.borrow_mut())(&out[sent..cut]);
+        self.sent.set(cut);
+    }
+
+    /// Hands on the rest of `out` once rendering is over.
+    pub fn finish(&self, out: &str) {
+        let sent = self.sent.get();
+        if sent < out.len() {
+            (self.sink.borrow_mut())(&out[sent..]);
+        }
+        self.sent.set(out.len());
+    }
+}
+
+/// The byte offset (after the start) of the last line of `text` that starts a YAML document.
+fn last_document_start(text: &str) -> Option<usize> {
+    text.rmatch_indices("\n---")
+        .map(|(i, _)| i + 1)
+        .find(|&line| {
+            matches!(
+                text.as_bytes().get(line + 3),
+                Some(b' ' | b'\n' | b'\r' | b'\t')
+            )
+        })
 }
 
 pub type EResult<T> = Result<T, Box<TmplError>>;
@@ -330,6 +400,9 @@ impl<'e, 't> State<'e, 't> {
             if f != Flow::Normal {
                 return Ok(f);
             }
+            if let Some(stream) = &self.eng.stream {
+                stream.maybe_send(out);
+            }
         }
         Ok(Flow::Normal)
     }
@@ -518,5 +591,22 @@ impl<'e, 't> State<'e, 't> {
             }
             None => self.errorf(format!("undefined variable: {name}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::last_document_start;
+
+    #[test]
+    fn a_piece_ends_before_the_last_complete_document_start() {
+        assert_eq!(last_document_start("a: 1\n---\nb: 2\n"), Some(5));
+        assert_eq!(last_document_start("a: 1\n--- x\n---\nb"), Some(11));
+        // `---` must be followed by a blank or a line end that is already written.
+        assert_eq!(last_document_start("a: 1\n---"), None);
+        assert_eq!(last_document_start("a: 1\n---x\n"), None);
+        assert_eq!(last_document_start("a: 1\n ---\n"), None);
+        // A start at the very beginning makes no piece.
+        assert_eq!(last_document_start("---\na: 1\n"), None);
     }
 }

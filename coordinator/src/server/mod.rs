@@ -97,9 +97,10 @@ enum Msg {
     Gone {
         conn: u64,
     },
-    /// A group commit of stage records ended.
+    /// A group commit ended; `builds` are the finished builds it recorded.
     Recorded {
         result: Result<(), String>,
+        builds: Vec<String>,
     },
     Tick,
 }

@@ -9,7 +9,7 @@ use conveyor_proto::v1::{
 use super::state::State;
 use super::WorkerSender;
 use crate::sched::LeaseId;
-use crate::store::StageRecord;
+use crate::store::{Commit, StageRecord};
 
 /// A stage record (and its cost sample) waiting for the next group commit.
 pub struct Finished {
@@ -135,35 +135,53 @@ impl State {
         }
     }
 
-    /// Group commit: writes the stage records gathered so far with one synced write on the
-    /// blocking pool, one write at a time (records arriving meanwhile wait for the next), so the
-    /// state task never waits on an fsync.
+    /// Group commit: writes the stage records and ended builds gathered so far with one synced
+    /// write on the blocking pool, one write at a time (what arrives meanwhile waits for the
+    /// next), so the state task never waits on an fsync.
     pub fn flush_results(&mut self, _now: u64) {
-        if self.writing || self.pending.is_empty() {
+        if self.writing || (self.pending.is_empty() && self.ending.is_empty()) {
             return;
         }
         let Some(me) = self.me.upgrade() else { return };
         self.writing = true;
         let finished = std::mem::take(&mut self.pending);
+        let ending = std::mem::take(&mut self.ending);
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
-            for f in &finished {
-                let _ = store.record_cost(&f.label, f.record.duration_ms);
+            let costs: Vec<(String, u64)> = finished
+                .iter()
+                .map(|f| (f.label.clone(), f.record.duration_ms))
+                .collect();
+            let _ = store.record_costs(&costs);
+            let builds: Vec<String> = ending.iter().map(|(b, _)| b.id.clone()).collect();
+            let mut commit = Commit {
+                stages: finished.into_iter().map(|f| f.record).collect(),
+                ..Commit::default()
+            };
+            for (build, images) in ending {
+                commit.builds.push(build);
+                commit.images.extend(images);
             }
-            let records: Vec<StageRecord> = finished.into_iter().map(|f| f.record).collect();
-            let result = store
-                .put_stages(&records)
-                .map_err(|e| format!("recording {} stage results: {e}", records.len()));
-            let _ = me.blocking_send(super::Msg::Recorded { result });
+            let result = store.commit(&commit).map_err(|e| {
+                format!(
+                    "recording {} stage results and {} ended builds: {e}",
+                    commit.stages.len(),
+                    builds.len()
+                )
+            });
+            let _ = me.blocking_send(super::Msg::Recorded { result, builds });
         });
     }
 
     /// A group commit ended. If it failed, those stages stay unrecorded and a later build
-    /// builds them again.
-    pub fn recorded(&mut self, result: Result<(), String>) {
+    /// builds them again. The builds it recorded end for their watchers now.
+    pub fn recorded(&mut self, result: Result<(), String>, builds: Vec<String>) {
         self.writing = false;
         if let Err(e) = result {
             tracing::error!("{e}");
+        }
+        for build in builds {
+            self.announce_finished(&build);
         }
     }
 

@@ -141,11 +141,32 @@ pub trait Store: Send + Sync {
     fn image(&self, key: &str) -> Result<Option<ImageRecord>, StoreError>;
     /// Records an image's stages after a successful build (synced).
     fn put_image(&self, record: &ImageRecord) -> Result<(), StoreError>;
+    /// Writes stage records, finished builds and their images with one synced write (the
+    /// coordinator's group commit).
+    fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        self.put_stages(&commit.stages)?;
+        commit.builds.iter().try_for_each(|b| self.put_build(b))?;
+        commit.images.iter().try_for_each(|i| self.put_image(i))
+    }
 
     /// The cost estimate (ms) for a kind of stage, e.g. `IMAGE/STAGE`, from past durations.
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError>;
     /// Folds a measured duration into the estimate (moving average; not synced: advisory).
     fn record_cost(&self, key: &str, duration_ms: u64) -> Result<(), StoreError>;
+    /// [`Store::record_cost`] for several samples at once (one write where the store can).
+    fn record_costs(&self, samples: &[(String, u64)]) -> Result<(), StoreError> {
+        samples
+            .iter()
+            .try_for_each(|(key, ms)| self.record_cost(key, *ms))
+    }
+}
+
+/// What one group commit writes.
+#[derive(Debug, Default)]
+pub struct Commit {
+    pub stages: Vec<StageRecord>,
+    pub builds: Vec<BuildRecord>,
+    pub images: Vec<ImageRecord>,
 }
 
 /// The moving average `record_cost` keeps: new = (3 * old + sample) / 4.

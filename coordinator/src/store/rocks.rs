@@ -1,6 +1,7 @@
 //! The [`Store`] in RocksDB: one column family per kind of record, a schema version under
 //! `meta`, synced writes for everything a crash must not lose.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
@@ -8,7 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{
-    next_cost, BuildRecord, ImageRecord, StageRecord, Store, StoreError, TaskRecord, SCHEMA_VERSION,
+    next_cost, BuildRecord, Commit, ImageRecord, StageRecord, Store, StoreError, TaskRecord,
+    SCHEMA_VERSION,
 };
 
 const STAGES: &str = "stages";
@@ -128,6 +130,15 @@ impl RocksStore {
         self.raw_put(family, key, &encode(v)?)
     }
 
+    /// Writes a batch, synced or not.
+    fn write(&self, batch: WriteBatch, sync: bool) -> Result<(), StoreError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(sync);
+        self.db
+            .write_opt(batch, &wo)
+            .map_err(|e| StoreError::Db(e.to_string()))
+    }
+
     fn all<T: DeserializeOwned>(&self, family: &'static str) -> Result<Vec<T>, StoreError> {
         let mut out = vec![];
         for item in self
@@ -170,11 +181,7 @@ impl Store for RocksStore {
         for r in records {
             batch.put_cf(family, &r.signature, encode(r)?);
         }
-        let mut wo = WriteOptions::default();
-        wo.set_sync(true);
-        self.db
-            .write_opt(batch, &wo)
-            .map_err(|e| StoreError::Db(e.to_string()))
+        self.write(batch, true)
     }
     fn delete_stage(&self, signature: &str) -> Result<(), StoreError> {
         self.raw_delete(STAGES, signature, true)
@@ -209,5 +216,38 @@ impl Store for RocksStore {
     fn record_cost(&self, key: &str, duration_ms: u64) -> Result<(), StoreError> {
         let next = next_cost(self.cost(key)?, duration_ms);
         self.raw_put_unsynced(COSTS, key, &encode(&next)?)
+    }
+    fn record_costs(&self, samples: &[(String, u64)]) -> Result<(), StoreError> {
+        // Samples of one key in one call fold in order.
+        let mut next: HashMap<&str, u64> = HashMap::new();
+        for (key, ms) in samples {
+            let old = match next.get(key.as_str()) {
+                Some(v) => Some(*v),
+                None => self.cost(key)?,
+            };
+            next.insert(key, next_cost(old, *ms));
+        }
+        let family = self.family(COSTS)?;
+        let mut batch = WriteBatch::default();
+        for (key, cost) in next {
+            batch.put_cf(family, key, encode(&cost)?);
+        }
+        self.write(batch, false)
+    }
+    fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        let family = self.family(STAGES)?;
+        for r in &commit.stages {
+            batch.put_cf(family, &r.signature, encode(r)?);
+        }
+        let family = self.family(BUILDS)?;
+        for b in &commit.builds {
+            batch.put_cf(family, &b.id, encode(b)?);
+        }
+        let family = self.family(IMAGES)?;
+        for i in &commit.images {
+            batch.put_cf(family, &i.key, encode(i)?);
+        }
+        self.write(batch, true)
     }
 }

@@ -75,6 +75,32 @@ fn behaves(store: &dyn Store) {
     store.record_cost("app/install", 1000).unwrap();
     store.record_cost("app/install", 2000).unwrap();
     assert_eq!(store.cost("app/install").unwrap(), Some(1250));
+    // Several samples at once fold in order, as one at a time would.
+    store
+        .record_costs(&[("app/install".into(), 2250), ("app/setup".into(), 10)])
+        .unwrap();
+    assert_eq!(store.cost("app/install").unwrap(), Some(1500));
+    assert_eq!(store.cost("app/setup").unwrap(), Some(10));
+
+    // A group commit: stage records, an ended build and its images, all or nothing.
+    let mut ended = build("b3");
+    ended.status = BuildStatus::Succeeded;
+    let image = ImageRecord {
+        key: "p/web".into(),
+        build: "b3".into(),
+        finished_ms: 10,
+        stages: vec![("from".into(), "c1".into())],
+    };
+    store
+        .commit(&Commit {
+            stages: vec![stage("c1"), stage("c2")],
+            builds: vec![ended.clone()],
+            images: vec![image.clone()],
+        })
+        .unwrap();
+    assert_eq!(store.stage("c2").unwrap(), Some(stage("c2")));
+    assert_eq!(store.build("b3").unwrap(), Some(ended));
+    assert_eq!(store.image("p/web").unwrap(), Some(image));
 }
 
 #[test]
@@ -92,7 +118,8 @@ fn rocks_store_behaves_and_persists() {
     }
     let store = RocksStore::open(dir.path()).unwrap();
     assert_eq!(store.stage("kept").unwrap(), Some(stage("kept")));
-    assert_eq!(store.builds().unwrap().len(), 2);
+    assert_eq!(store.builds().unwrap().len(), 3);
+    assert_eq!(store.stage("c1").unwrap(), Some(stage("c1")));
 }
 
 #[test]

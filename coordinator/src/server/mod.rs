@@ -1,17 +1,20 @@
 //! The coordinator server: one task owns all state (the scheduler, active builds, connected
 //! workers); gRPC handlers and worker streams talk to it through [`Handle`] over a channel.
+//! The state task never blocks on disk or network.
 //!
-//! Planning (render, load, plan, `fromLatest` lookups) happens in the caller's task before a
-//! submission reaches the state task, so the state task never waits on templates or the
-//! network. Time is the wall clock in milliseconds, read by the state task only.
+//! Planning (render, load, plan, `fromLatest` lookups) and preparing a build (store lookups,
+//! writing its record) happen in the caller's task before a submission reaches the state
+//! task, so the state task never waits on templates, the network or an fsync. Watchers' event
+//! streams are shared (`Arc`) and copied into messages by the watch's own task. Time is the
+//! wall clock in milliseconds, read by the state task only.
 //!
 //! On start, builds the store says were running are planned again from their stored
 //! submission and go on: stages recorded in the store are cache hits, the rest are queued.
 //! Workers reconnect by name; a result for a lease from before the restart is accepted by
 //! signature (stages are content-addressed).
 //!
-//! Stage records are written in batches (group commit, one fsync per batch, off the state
-//! task). A result releases its dependents at once: the image is already in the registry, so
+//! Stage records and ended builds are written in batches (group commit, one fsync per batch,
+//! off the state task); a build's watchers hear of its end once it is written. A result releases its dependents at once: the image is already in the registry, so
 //! losing an unwritten record in a crash costs a rebuild, never a wrong cache hit.
 
 mod state;
@@ -30,7 +33,6 @@ use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
 use crate::front;
-use crate::plan::Plan;
 use crate::sched;
 use crate::store::{BuildStatus, Store};
 
@@ -62,20 +64,18 @@ impl Default for ServerConfig {
 /// A stream of messages to one worker.
 pub type WorkerSender = mpsc::Sender<Result<CoordinatorMessage, Status>>;
 /// A stream of events to one watcher.
-pub type EventSender = mpsc::Sender<Result<BuildEvent, Status>>;
+pub type EventSender = mpsc::Sender<Arc<BuildEvent>>;
 
 /// What handlers ask of the state task.
 enum Msg {
     Submit {
-        id: Option<String>,
-        plan: Box<Plan>,
-        request: SubmitRequest,
+        prepared: Box<state::Prepared>,
         reply: oneshot::Sender<Result<String, Status>>,
     },
     Watch {
         build: String,
         after: u64,
-        reply: oneshot::Sender<Result<mpsc::Receiver<Result<BuildEvent, Status>>, Status>>,
+        reply: oneshot::Sender<Result<state::Watch, Status>>,
     },
     Get {
         build: String,
@@ -110,6 +110,8 @@ enum Msg {
 pub struct Handle {
     tx: mpsc::Sender<Msg>,
     store: Arc<dyn Store>,
+    /// Network for build containers, put into each stage task.
+    network: String,
 }
 
 fn stopped() -> Status {
@@ -138,10 +140,15 @@ impl Handle {
             .clone()
             .ok_or_else(|| Status::invalid_argument("The submission has no project"))?;
         let (_, plan) = front::plan_project(project).await.map_err(|e| e.status())?;
+        let store = self.store.clone();
+        let network = self.network.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            state::prepare(store.as_ref(), &network, None, &plan, request)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("Preparing the build stopped: {e}")))??;
         self.ask(|reply| Msg::Submit {
-            id: None,
-            plan: Box::new(plan),
-            request,
+            prepared: Box::new(prepared),
             reply,
         })
         .await
@@ -153,12 +160,29 @@ impl Handle {
         build: String,
         after: u64,
     ) -> Result<mpsc::Receiver<Result<BuildEvent, Status>>, Status> {
-        self.ask(|reply| Msg::Watch {
-            build,
-            after,
-            reply,
-        })
-        .await
+        let watch = self
+            .ask(|reply| Msg::Watch {
+                build,
+                after,
+                reply,
+            })
+            .await?;
+        // The events are copied into messages here, not on the state task.
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(async move {
+            for e in watch.backlog {
+                if tx.send(Ok(BuildEvent::clone(&e))).await.is_err() {
+                    return;
+                }
+            }
+            let Some(mut live) = watch.live else { return };
+            while let Some(e) = live.recv().await {
+                if tx.send(Ok(BuildEvent::clone(&e))).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(rx)
     }
 
     pub async fn get(&self, build: String) -> Result<BuildInfo, Status> {
@@ -195,8 +219,10 @@ pub async fn start(store: Arc<dyn Store>, config: ServerConfig) -> Result<Handle
     let handle = Handle {
         tx: tx.clone(),
         store: store.clone(),
+        network: config.network.clone(),
     };
     let tick = config.tick;
+    let network = config.network.clone();
     let mut state = state::State::new(store.clone(), config, tx.downgrade());
     // Builds that were running when the coordinator stopped: plan them again.
     let records = store
@@ -222,10 +248,14 @@ pub async fn start(store: Arc<dyn Store>, config: ServerConfig) -> Result<Handle
         }
     }
     for (id, plan, request) in resumed {
-        if let Err(status) = state.submit(Some(id.clone()), plan, request) {
+        let admitted = state::prepare(store.as_ref(), &network, Some(id.clone()), &plan, request)
+            .and_then(|p| state.admit(p));
+        if let Err(status) = admitted {
             tracing::warn!("build {id} could not resume: {}", status.message());
         }
     }
+    // A task, not a thread of its own: the runtime's shutdown drops it, and with it the
+    // store, before the process exits (a thread still holding RocksDB at exit crashes).
     tokio::spawn(state.run(rx));
     let ticker = tx.downgrade();
     tokio::spawn(async move {

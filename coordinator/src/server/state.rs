@@ -3,6 +3,7 @@
 //! at a time.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,7 +20,7 @@ use super::tasks::{build_work, stage_repo, StageInfo};
 use super::worker::Worker;
 use super::{EventSender, Msg, ServerConfig};
 use crate::plan::Plan;
-use crate::sched::{BuildStatus as SchedStatus, DoneSource, Event, Scheduler};
+use crate::sched::{BuildStatus as SchedStatus, DoneSource, Event, Scheduler, StageSpec};
 use crate::store::{BuildRecord, BuildStatus, ImageRecord, Store};
 
 /// Messages handled per turn of the state loop, at most.
@@ -43,7 +44,8 @@ pub(super) struct Detail {
 /// One build the server knows in this run.
 pub(super) struct Build {
     pub record: BuildRecord,
-    pub events: Vec<BuildEvent>,
+    /// The build's events so far (shared: a new watcher's backlog is a cheap copy).
+    pub events: Vec<Arc<BuildEvent>>,
     pub watchers: Vec<EventSender>,
     /// Signature → (image, stage) for this build's stages.
     pub stages: BTreeMap<String, (String, String)>,
@@ -53,13 +55,21 @@ pub(super) struct Build {
     pub finished: bool,
 }
 
+/// How many events a watcher may fall behind before it is dropped.
+const WATCHER_BUFFER: usize = 1 << 16;
+
+/// What a new watcher gets: the events so far and, for a running build, the rest as they come.
+pub(super) struct Watch {
+    pub backlog: Vec<Arc<BuildEvent>>,
+    pub live: Option<mpsc::Receiver<Arc<BuildEvent>>>,
+}
+
 pub(super) struct State {
     /// The state task's own inbox, for work finished on the blocking pool.
     pub me: mpsc::WeakSender<Msg>,
     /// A group commit of stage records is in flight (see `worker::flush_results`).
     pub writing: bool,
     pub store: Arc<dyn Store>,
-    pub config: ServerConfig,
     pub sched: Scheduler,
     pub builds: BTreeMap<String, Build>,
     /// Every stage of every build of this run, by signature.
@@ -76,7 +86,6 @@ pub(super) struct State {
     /// `StageDone`s; `reused`: the worker found the image already built.
     pub last_run: HashMap<String, (String, u64, bool)>,
     pub next_conn: u64,
-    pub next_build: u64,
 }
 
 impl State {
@@ -86,7 +95,6 @@ impl State {
             writing: false,
             sched: Scheduler::new(config.sched),
             store,
-            config,
             builds: BTreeMap::new(),
             stages: HashMap::new(),
             workers: BTreeMap::new(),
@@ -95,10 +103,10 @@ impl State {
             pending: vec![],
             ending: vec![],
             next_conn: 1,
-            next_build: 1,
         }
     }
 
+    /// Serves messages until every sender is gone.
     pub async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         while let Some(first) = rx.recv().await {
             // Take what has queued up too: the stage results among them are recorded with one
@@ -122,13 +130,8 @@ impl State {
     fn handle(&mut self, msg: Msg, now: u64) {
         {
             match msg {
-                Msg::Submit {
-                    id,
-                    plan,
-                    request,
-                    reply,
-                } => {
-                    let _ = reply.send(self.submit(id, *plan, request));
+                Msg::Submit { prepared, reply } => {
+                    let _ = reply.send(self.admit(*prepared));
                 }
                 Msg::Watch {
                     build,
@@ -167,84 +170,32 @@ impl State {
         }
     }
 
-    /// Starts (or, after a restart, resumes under `id`) a build of `plan`.
-    pub fn submit(
-        &mut self,
-        id: Option<String>,
-        plan: Plan,
-        request: SubmitRequest,
-    ) -> Result<String, Status> {
+    /// Starts a prepared build (see [`prepare`]).
+    pub fn admit(&mut self, p: Prepared) -> Result<String, Status> {
         let now = now_ms();
-        let repo = stage_repo(&request.repo, &plan.project);
-        let store = self.store.clone();
-        let cost = |label: &str| store.cost(label).ok().flatten().unwrap_or(1);
-        let (mut specs, infos) =
-            build_work(&plan, &request.images, &repo, &self.config.network, &cost)
-                .map_err(Status::invalid_argument)?;
-        for spec in &mut specs {
-            spec.cached = self
-                .store
-                .stage(&spec.signature)
-                .map_err(|e| Status::unavailable(e.to_string()))?
-                .is_some();
-        }
-        let id = id.unwrap_or_else(|| {
-            let id = format!("b{now:x}-{}", self.next_build);
-            self.next_build += 1;
-            id
-        });
-        let stages: BTreeMap<String, (String, String)> = infos
-            .iter()
-            .map(|(sig, i)| (sig.clone(), (i.image.clone(), i.stage.clone())))
-            .collect();
-        let images = plan
-            .images
-            .iter()
-            .filter(|i| i.stages.iter().any(|s| stages.contains_key(&s.signature)))
-            .map(|i| {
-                let list = i
-                    .stages
-                    .iter()
-                    .map(|s| (s.name.to_string(), s.signature.clone()))
-                    .collect();
-                (i.name.clone(), list)
-            })
-            .collect();
         // About four events per stage (queued, started, done, plus logs): reserve them once
         // instead of regrowing a large log.
-        let expected_events = specs.len() * 4;
+        let expected_events = p.specs.len() * 4;
         let events = self
             .sched
-            .add_build(&id, specs, now)
+            .add_build(&p.id, p.specs, now)
             .map_err(|e| Status::internal(e.to_string()))?;
-        for (sig, info) in infos {
+        for (sig, info) in p.infos {
             self.stages.entry(sig).or_insert(info);
         }
-        let record = BuildRecord {
-            id: id.clone(),
-            project: plan.project.clone(),
-            status: BuildStatus::Running,
-            created_ms: now,
-            finished_ms: None,
-            stages: BTreeMap::new(),
-            request: base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec()),
-        };
-        self.store
-            .put_build(&record)
-            .map_err(|e| Status::unavailable(e.to_string()))?;
         self.builds.insert(
-            id.clone(),
+            p.id.clone(),
             Build {
-                record,
+                record: p.record,
                 events: Vec::with_capacity(expected_events),
                 watchers: vec![],
-                stages,
-                images,
+                stages: p.stages,
+                images: p.images,
                 finished: false,
             },
         );
         self.apply(events, now);
-        Ok(id)
+        Ok(p.id)
     }
 
     /// A build that cannot resume after a restart ends as failed, with the reason.
@@ -255,23 +206,20 @@ impl State {
         let _ = self.store.put_build(&record);
     }
 
-    fn watch(
-        &mut self,
-        build: &str,
-        after: u64,
-    ) -> Result<mpsc::Receiver<Result<BuildEvent, Status>>, Status> {
+    /// A new watcher of `build`: its events after `after` so far, and the events to come
+    /// unless it has ended. The caller turns the shared events into messages, off this task.
+    fn watch(&mut self, build: &str, after: u64) -> Result<Watch, Status> {
         let b = self.builds.get_mut(build).ok_or_else(|| {
             Status::not_found(format!("No build `{build}` in this coordinator run"))
         })?;
-        let backlog: Vec<BuildEvent> = b.events.iter().filter(|e| e.seq > after).cloned().collect();
-        let (tx, rx) = mpsc::channel(backlog.len() + 1024);
-        for e in backlog {
-            let _ = tx.try_send(Ok(e));
-        }
-        if !b.finished {
+        let start = b.events.partition_point(|e| e.seq <= after);
+        let backlog = b.events[start..].to_vec();
+        let live = (!b.finished).then(|| {
+            let (tx, rx) = mpsc::channel(WATCHER_BUFFER);
             b.watchers.push(tx);
-        }
-        Ok(rx)
+            rx
+        });
+        Ok(Watch { backlog, live })
     }
 
     fn info(&self, build: &str) -> Result<BuildInfo, Status> {
@@ -301,18 +249,20 @@ impl State {
         }
     }
 
-    /// Appends an event to a build's log and sends it to its watchers.
+    /// Appends an event to a build's log and sends it to its watchers. A watcher that has
+    /// fallen [`WATCHER_BUFFER`] events behind is dropped (its stream ends; a client watches
+    /// again from the last event it saw).
     pub fn emit(&mut self, build: &str, event: build_event::Event, now: u64) {
         let Some(b) = self.builds.get_mut(build) else {
             return;
         };
-        let e = BuildEvent {
+        let e = Arc::new(BuildEvent {
             build_id: build.to_string(),
             seq: b.events.len() as u64 + 1,
             time_ms: now,
             event: Some(event),
-        };
-        b.watchers.retain(|w| w.try_send(Ok(e.clone())).is_ok());
+        });
+        b.watchers.retain(|w| w.try_send(e.clone()).is_ok());
         b.events.push(e);
     }
 
@@ -507,6 +457,84 @@ impl State {
             b.watchers.clear();
         }
     }
+}
+
+/// A submission made ready for the state task: its stages with their costs and cache status
+/// read from the store, and its build record written.
+pub(super) struct Prepared {
+    id: String,
+    record: BuildRecord,
+    specs: Vec<StageSpec>,
+    infos: HashMap<String, StageInfo>,
+    stages: BTreeMap<String, (String, String)>,
+    images: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// Build ids of this process: `b<ms since the epoch, hex>-<n>`.
+static NEXT_BUILD: AtomicU64 = AtomicU64::new(1);
+
+/// Prepares (or, after a restart, resumes under `id`) a build of `plan`: reads what the store
+/// knows of its stages and writes its record (synced). Blocking, and done off the state task
+/// so that a large submission does not hold up the dispatch of running builds.
+pub(super) fn prepare(
+    store: &dyn Store,
+    network: &str,
+    id: Option<String>,
+    plan: &Plan,
+    request: SubmitRequest,
+) -> Result<Prepared, Status> {
+    let now = now_ms();
+    let repo = stage_repo(&request.repo, &plan.project);
+    let cost = |label: &str| store.cost(label).ok().flatten().unwrap_or(1);
+    let (mut specs, infos) = build_work(plan, &request.images, &repo, network, &cost)
+        .map_err(Status::invalid_argument)?;
+    for spec in &mut specs {
+        spec.cached = store
+            .stage(&spec.signature)
+            .map_err(|e| Status::unavailable(e.to_string()))?
+            .is_some();
+    }
+    let id = id.unwrap_or_else(|| {
+        let n = NEXT_BUILD.fetch_add(1, Ordering::Relaxed);
+        format!("b{now:x}-{n}")
+    });
+    let stages: BTreeMap<String, (String, String)> = infos
+        .iter()
+        .map(|(sig, i)| (sig.clone(), (i.image.clone(), i.stage.clone())))
+        .collect();
+    let images = plan
+        .images
+        .iter()
+        .filter(|i| i.stages.iter().any(|s| stages.contains_key(&s.signature)))
+        .map(|i| {
+            let list = i
+                .stages
+                .iter()
+                .map(|s| (s.name.to_string(), s.signature.clone()))
+                .collect();
+            (i.name.clone(), list)
+        })
+        .collect();
+    let record = BuildRecord {
+        id: id.clone(),
+        project: plan.project.clone(),
+        status: BuildStatus::Running,
+        created_ms: now,
+        finished_ms: None,
+        stages: BTreeMap::new(),
+        request: base64::engine::general_purpose::STANDARD.encode(request.encode_to_vec()),
+    };
+    store
+        .put_build(&record)
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    Ok(Prepared {
+        id,
+        record,
+        specs,
+        infos: infos.into_iter().collect(),
+        stages,
+        images,
+    })
 }
 
 pub(super) fn proto_status(s: BuildStatus) -> ProtoStatus {

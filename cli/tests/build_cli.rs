@@ -201,3 +201,58 @@ fn a_failure_stops_the_build_unless_keep_going() {
         "{r}"
     );
 }
+
+/// A fresh machine: another engine and no database, stages in the registry from an earlier
+/// build. Nothing is built, and the final image is pulled so that `docker run` works there.
+#[test]
+fn a_fresh_engine_gets_its_images_from_the_registry() {
+    let name = format!("clifresh{}", std::process::id());
+    let config = format!(
+        "project: {name}\nconfigVersion: 1\n---\nimage: app\nfrom: {{{{ env \"REGISTRY\" }}}}/library/busybox\n\
+         shell:\n  install:\n  - echo {{{{ .Files.Get \"MESSAGE\" | trim | quote }}}} > /msg\n\
+         docker:\n  CMD: [\"cat\", \"/msg\"]\n"
+    );
+    let repo = format!("{}/{name}-stages", registry());
+    let first = project(&config);
+    let out = conveyor(first.path(), &["--repo", &repo]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let engine2 = std::env::var("CONVEYOR_TEST_DOCKER2")
+        .unwrap_or_else(|_| "unix:///var/run/conveyor-docker2.sock".into());
+    let fresh = project(&config);
+    let report = fresh.path().join("report.json");
+    let out = conveyor(
+        fresh.path(),
+        &[
+            "--repo",
+            &repo,
+            "--docker",
+            &engine2,
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let stages = r["images"][0]["stages"].as_array().unwrap();
+    assert!(stages.iter().all(|s| s["source"] == "cached"), "{r}");
+    let run = Command::new("docker")
+        .args(["-H", &engine2, "run", "--rm", "--network", "none"])
+        .arg(format!("{name}/app:latest"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "hello from a file\n",
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}

@@ -24,7 +24,8 @@ use conveyor_proto::v1::{
 };
 use conveyor_worker::agent::{self, AgentConfig};
 use conveyor_worker::credentials::Credentials;
-use conveyor_worker::engine;
+use conveyor_worker::retry::Backoff;
+use conveyor_worker::{engine, executor};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
@@ -438,6 +439,7 @@ async fn tag_final_images(
     let docker = engine::connect(&args.docker)
         .await
         .map_err(Failure::environment)?;
+    let (credentials, _) = Credentials::from_docker_config().map_err(Failure::user)?;
     let project = plan["project"].as_str().unwrap_or("project");
     let mut tags = BTreeMap::new();
     for image in plan["images"].as_array().into_iter().flatten() {
@@ -448,6 +450,16 @@ async fn tag_final_images(
             continue;
         }
         let target = format!("{project}/{name}");
+        // A stage reused from the registry may not be on this engine yet (a fresh machine
+        // whose build found everything cached): pull it first.
+        executor::ensure_image(
+            &docker,
+            &credentials,
+            &format!("{repo}:{sig}"),
+            Backoff::default(),
+        )
+        .await
+        .map_err(|e| Failure::environment(format!("Cannot get image `{name}`: {e}")))?;
         let opts = bollard::query_parameters::TagImageOptionsBuilder::default()
             .repo(&target)
             .tag("latest")

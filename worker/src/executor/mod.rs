@@ -26,6 +26,7 @@ use conveyor_proto::v1::{FailureClass, StageTask, TaskKind};
 
 pub use config::ConfigError;
 pub use container::{remove_stale_containers, LOG_TAIL, SIGNATURE_LABEL};
+pub use images::ensure as ensure_image;
 pub use imports::ImportError;
 
 use crate::cache::Reference;

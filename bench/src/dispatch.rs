@@ -37,8 +37,9 @@ pub struct Run {
     pub latencies_ms: Vec<f64>,
 }
 
+/// When each stage's result was sent and its assignment arrived, as no-op workers see them.
 #[derive(Default)]
-struct Clock {
+pub struct Clock {
     /// Signature → when its result was sent.
     done: HashMap<String, Instant>,
     /// Signature → when its assignment arrived.
@@ -157,7 +158,8 @@ pub async fn run(images: usize, workers: usize) -> Result<Run> {
     })
 }
 
-async fn no_op_worker(addr: SocketAddr, name: String, clock: Arc<Mutex<Clock>>) -> Result<()> {
+/// A worker that answers every assignment at once with a made-up result.
+pub async fn no_op_worker(addr: SocketAddr, name: String, clock: Arc<Mutex<Clock>>) -> Result<()> {
     let mut client = WorkersClient::connect(format!("http://{addr}"))
         .await
         .context("worker connects")?;

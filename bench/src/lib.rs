@@ -3,4 +3,7 @@
 //! `benches/`.
 
 pub mod dispatch;
+pub mod docker;
 pub mod gen;
+pub mod noop;
+pub mod procs;

@@ -57,6 +57,54 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A fully cached monorepo built through the coordinator (`conveyor build --coordinator`
+    /// against a `conveyor coordinator` whose store holds every stage): wall time, against
+    /// `conveyor plan` on the same project.
+    Noop {
+        #[arg(long, default_value_t = 1000)]
+        images: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// The conveyor binary (default: the one beside this benchmark).
+        #[arg(long)]
+        conveyor: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Real builds: Conveyor (coordinator + a worker on each engine + registry) against the
+    /// engine's BuildKit, cold, warm and on a fresh engine. Needs `scripts/services.sh up
+    /// --engines 2`.
+    Docker {
+        /// Images in the project.
+        #[arg(long, default_value_t = 20)]
+        images: usize,
+        /// Shell stages per image.
+        #[arg(long, default_value_t = 3)]
+        stages: usize,
+        /// Images per fromImage chain.
+        #[arg(long, default_value_t = 4)]
+        chain: usize,
+        /// Seconds each shell stage sleeps (stands for real work).
+        #[arg(long, default_value_t = 0.5)]
+        sleep: f64,
+        /// Build slots of each Conveyor worker.
+        #[arg(long, default_value_t = 4)]
+        slots: u32,
+        #[arg(long, default_value = "unix:///var/run/docker.sock")]
+        engine1: String,
+        #[arg(long, default_value = "unix:///var/run/conveyor-docker2.sock")]
+        engine2: String,
+        #[arg(long, default_value = "localhost:5000")]
+        registry: String,
+        #[arg(long, default_value = "localhost:5000/library/busybox:latest")]
+        base: String,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long)]
+        conveyor: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Time render + parse + plan and measure peak RSS, per monorepo size.
     Plan {
         /// Monorepo sizes (service images).
@@ -214,6 +262,90 @@ fn main() -> Result<()> {
             runs,
             json,
         } => dispatch(images, workers, runs, json),
+        Command::Noop {
+            images,
+            runs,
+            conveyor,
+            json,
+        } => {
+            let bin = conveyor_bench::procs::conveyor_bin(conveyor)?;
+            let r = conveyor_bench::noop::run(&bin, images, runs)?;
+            let j = r.json();
+            println!("| images | stages | no-op build s (min-max) | conveyor plan s | ratio |");
+            println!("|---:|---:|---:|---:|---:|");
+            println!(
+                "| {images} | {} | {:.3} ({:.3}-{:.3}) | {:.3} | {:.2} |",
+                r.stages,
+                j["wallSeconds"].as_f64().unwrap_or(f64::NAN),
+                j["minSeconds"].as_f64().unwrap_or(f64::NAN),
+                j["maxSeconds"].as_f64().unwrap_or(f64::NAN),
+                j["planSeconds"].as_f64().unwrap_or(f64::NAN),
+                j["ratioToPlan"].as_f64().unwrap_or(f64::NAN),
+            );
+            if json {
+                println!("{}", serde_json::json!({ "noop": j }));
+            }
+            Ok(())
+        }
+        Command::Docker {
+            images,
+            stages,
+            chain,
+            sleep,
+            slots,
+            engine1,
+            engine2,
+            registry,
+            base,
+            runs,
+            conveyor,
+            json,
+        } => {
+            use conveyor_bench::docker;
+            let bin = conveyor_bench::procs::conveyor_bin(conveyor)?;
+            let params = docker::Params {
+                images,
+                stages,
+                chain,
+                sleep,
+                engines: [engine1, engine2],
+                slots,
+                registry,
+                base,
+            };
+            let mut all = vec![];
+            for i in 0..runs.max(1) {
+                let t = docker::run(&bin, &params)?;
+                eprintln!("docker run {}: {t:?}", i + 1);
+                all.push(t);
+            }
+            let s = docker::summary(&params, &all);
+            let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+            println!("| build | Conveyor s | BuildKit s | ratio |");
+            println!("|---|---:|---:|---:|");
+            println!(
+                "| cold | {:.2} | {:.2} | {:.2} |",
+                f("conveyorColdSeconds"),
+                f("buildkitColdSeconds"),
+                f("coldRatio")
+            );
+            println!(
+                "| warm | {:.2} | {:.2} | {:.2} |",
+                f("conveyorWarmSeconds"),
+                f("buildkitWarmSeconds"),
+                f("warmRatio")
+            );
+            println!(
+                "| fresh engine (ratio: to Conveyor's cold) | {:.2} | {:.2} | {:.2} |",
+                f("conveyorFreshEngineSeconds"),
+                f("buildkitFreshEngineSeconds"),
+                f("freshEngineRatio")
+            );
+            if json {
+                println!("{}", serde_json::json!({ "docker": s }));
+            }
+            Ok(())
+        }
         Command::Queue { images, json } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -439,27 +439,19 @@ async fn tag_final_images(
     let docker = engine::connect(&args.docker)
         .await
         .map_err(Failure::environment)?;
-    let (credentials, _) = Credentials::from_docker_config().map_err(Failure::user)?;
     let project = plan["project"].as_str().unwrap_or("project");
+    let finals: Vec<(&str, &str)> = plan["images"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["kind"] == "image")
+        .filter_map(|i| Some((i["name"].as_str()?, i["signature"].as_str()?)))
+        .filter(|(name, _)| selected(&args.images, name))
+        .collect();
+    pull_missing(&docker, repo, &finals).await?;
     let mut tags = BTreeMap::new();
-    for image in plan["images"].as_array().into_iter().flatten() {
-        let (Some(name), Some(sig)) = (image["name"].as_str(), image["signature"].as_str()) else {
-            continue;
-        };
-        if image["kind"] != "image" || !selected(&args.images, name) {
-            continue;
-        }
+    for (name, sig) in finals {
         let target = format!("{project}/{name}");
-        // A stage reused from the registry may not be on this engine yet (a fresh machine
-        // whose build found everything cached): pull it first.
-        executor::ensure_image(
-            &docker,
-            &credentials,
-            &format!("{repo}:{sig}"),
-            Backoff::default(),
-        )
-        .await
-        .map_err(|e| Failure::environment(format!("Cannot get image `{name}`: {e}")))?;
         let opts = bollard::query_parameters::TagImageOptionsBuilder::default()
             .repo(&target)
             .tag("latest")
@@ -491,6 +483,35 @@ async fn tag_final_images(
         }
     }
     Ok(tags)
+}
+
+/// Makes the final images present on the local engine: a stage reused from the registry may
+/// not be here (a fresh machine whose build found everything cached). Pulls a few at a time.
+async fn pull_missing(
+    docker: &bollard::Docker,
+    repo: &str,
+    finals: &[(&str, &str)],
+) -> Result<(), Failure> {
+    const AT_ONCE: usize = 4;
+    let (credentials, _) = Credentials::from_docker_config().map_err(Failure::user)?;
+    let credentials = Arc::new(credentials);
+    let permits = Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
+    let mut pulls = tokio::task::JoinSet::new();
+    for (name, sig) in finals {
+        let (docker, credentials, permits) = (docker.clone(), credentials.clone(), permits.clone());
+        let (name, reference) = (name.to_string(), format!("{repo}:{sig}"));
+        pulls.spawn(async move {
+            let _permit = permits.acquire().await;
+            executor::ensure_image(&docker, &credentials, &reference, Backoff::default())
+                .await
+                .map(|_| ())
+                .map_err(|e| Failure::environment(format!("Cannot get image `{name}`: {e}")))
+        });
+    }
+    while let Some(done) = pulls.join_next().await {
+        done.map_err(|e| Failure::environment(format!("A pull stopped: {e}")))??;
+    }
+    Ok(())
 }
 
 fn selected(images: &[String], name: &str) -> bool {

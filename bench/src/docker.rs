@@ -319,10 +319,13 @@ pub fn run(bin: &Path, p: &Params) -> Result<Times> {
     Ok(t)
 }
 
+/// One figure of a run, by name.
+type Figure = fn(&Times) -> f64;
+
 /// The figures of several runs: medians with min and max, and the ratios of the median run.
 pub fn summary(p: &Params, runs: &[Times]) -> serde_json::Value {
     let mut out = BTreeMap::new();
-    let fields: [(&str, fn(&Times) -> f64); 9] = [
+    let fields: [(&str, Figure); 9] = [
         ("conveyorColdSeconds", |t| t.conveyor_cold),
         ("conveyorWarmSeconds", |t| t.conveyor_warm),
         ("conveyorFreshEngineSeconds", |t| t.conveyor_fresh),

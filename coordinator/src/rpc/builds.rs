@@ -8,6 +8,7 @@ use conveyor_proto::v1::{
     WatchRequest,
 };
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
 use crate::front;
@@ -81,7 +82,10 @@ impl Builds for BuildsService {
         Ok(Response::new(SubmitResponse { build_id }))
     }
 
-    type WatchStream = ReceiverStream<Result<BuildEvent, Status>>;
+    /// The build's shared events, copied into messages as the stream sends them.
+    type WatchStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<BuildEvent, Status>> + Send + 'static>,
+    >;
 
     async fn watch(
         &self,
@@ -89,7 +93,8 @@ impl Builds for BuildsService {
     ) -> Result<Response<Self::WatchStream>, Status> {
         let r = request.into_inner();
         let rx = self.server.watch(r.build_id, r.after).await?;
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let events = ReceiverStream::new(rx).map(|e| Ok(BuildEvent::clone(&e)));
+        Ok(Response::new(Box::pin(events)))
     }
 
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<BuildInfo>, Status> {

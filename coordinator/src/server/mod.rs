@@ -4,8 +4,8 @@
 //!
 //! Planning (render, load, plan, `fromLatest` lookups) and preparing a build (store lookups,
 //! writing its record) happen in the caller's task before a submission reaches the state
-//! task, so the state task never waits on templates, the network or an fsync. Watchers' event
-//! streams are shared (`Arc`) and copied into messages by the watch's own task. Time is the
+//! task, so the state task never waits on templates, the network or an fsync. Watchers get
+//! shared (`Arc`) events, copied into messages by their gRPC streams. Time is the
 //! wall clock in milliseconds, read by the state task only.
 //!
 //! On start, builds the store says were running are planned again from their stored
@@ -75,7 +75,7 @@ enum Msg {
     Watch {
         build: String,
         after: u64,
-        reply: oneshot::Sender<Result<state::Watch, Status>>,
+        reply: oneshot::Sender<Result<mpsc::Receiver<Arc<BuildEvent>>, Status>>,
     },
     Get {
         build: String,
@@ -159,30 +159,13 @@ impl Handle {
         &self,
         build: String,
         after: u64,
-    ) -> Result<mpsc::Receiver<Result<BuildEvent, Status>>, Status> {
-        let watch = self
-            .ask(|reply| Msg::Watch {
-                build,
-                after,
-                reply,
-            })
-            .await?;
-        // The events are copied into messages here, not on the state task.
-        let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(async move {
-            for e in watch.backlog {
-                if tx.send(Ok(BuildEvent::clone(&e))).await.is_err() {
-                    return;
-                }
-            }
-            let Some(mut live) = watch.live else { return };
-            while let Some(e) = live.recv().await {
-                if tx.send(Ok(BuildEvent::clone(&e))).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(rx)
+    ) -> Result<mpsc::Receiver<Arc<BuildEvent>>, Status> {
+        self.ask(|reply| Msg::Watch {
+            build,
+            after,
+            reply,
+        })
+        .await
     }
 
     pub async fn get(&self, build: String) -> Result<BuildInfo, Status> {

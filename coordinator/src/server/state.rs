@@ -56,13 +56,7 @@ pub(super) struct Build {
 }
 
 /// How many events a watcher may fall behind before it is dropped.
-const WATCHER_BUFFER: usize = 1 << 16;
-
-/// What a new watcher gets: the events so far and, for a running build, the rest as they come.
-pub(super) struct Watch {
-    pub backlog: Vec<Arc<BuildEvent>>,
-    pub live: Option<mpsc::Receiver<Arc<BuildEvent>>>,
-}
+const WATCHER_BUFFER: usize = 4096;
 
 pub(super) struct State {
     /// The state task's own inbox, for work finished on the blocking pool.
@@ -206,20 +200,27 @@ impl State {
         let _ = self.store.put_build(&record);
     }
 
-    /// A new watcher of `build`: its events after `after` so far, and the events to come
-    /// unless it has ended. The caller turns the shared events into messages, off this task.
-    fn watch(&mut self, build: &str, after: u64) -> Result<Watch, Status> {
+    /// A new watcher of `build`: its events after `after` so far, then the events to come
+    /// unless it has ended. The events are shared; the watcher's stream copies them into
+    /// messages, off this task.
+    fn watch(
+        &mut self,
+        build: &str,
+        after: u64,
+    ) -> Result<mpsc::Receiver<Arc<BuildEvent>>, Status> {
         let b = self.builds.get_mut(build).ok_or_else(|| {
             Status::not_found(format!("No build `{build}` in this coordinator run"))
         })?;
         let start = b.events.partition_point(|e| e.seq <= after);
-        let backlog = b.events[start..].to_vec();
-        let live = (!b.finished).then(|| {
-            let (tx, rx) = mpsc::channel(WATCHER_BUFFER);
+        let backlog = &b.events[start..];
+        let (tx, rx) = mpsc::channel(backlog.len() + WATCHER_BUFFER);
+        for e in backlog {
+            let _ = tx.try_send(e.clone());
+        }
+        if !b.finished {
             b.watchers.push(tx);
-            rx
-        });
-        Ok(Watch { backlog, live })
+        }
+        Ok(rx)
     }
 
     fn info(&self, build: &str) -> Result<BuildInfo, Status> {

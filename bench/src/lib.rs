@@ -4,3 +4,5 @@
 
 pub mod dispatch;
 pub mod gen;
+pub mod plot;
+pub mod results;

@@ -6,3 +6,4 @@ pub mod dispatch;
 pub mod gen;
 pub mod plot;
 pub mod results;
+pub mod sim;

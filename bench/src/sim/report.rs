@@ -143,10 +143,11 @@ pub fn plots(dir: &Path, name: &str, grid: &Grid, cells: &[Cell]) -> Result<Vec<
             if group.is_empty() {
                 continue;
             }
+            // Conveyor last, so it is drawn on top where the lines meet.
             let series = [
-                line("Conveyor", &|c| c.conveyor.median, &group),
                 line("werf-like", &|c| c.werf.median, &group),
                 line("FIFO", &|c| c.fifo.median, &group),
+                line("Conveyor", &|c| c.conveyor.median, &group),
             ];
             let path = dir.join(format!("{name}-{}-{stages}.png", shape.name()));
             let chart = Chart {

@@ -1,11 +1,12 @@
 # The two set-up commands of the README, and their parts.
 #   make demo   services up, release build, the main job on examples/monorepo
 #   make test   services up (2 engines + registry), every test of the workspace
+#   make bench  the simulated scheduling benchmark, quick (bench/results/sim-quick.*)
 SHELL := /bin/bash
 CARGO ?= cargo
 ENGINE2 := unix:///var/run/conveyor-docker2.sock
 
-.PHONY: demo test deps services services-down lint
+.PHONY: demo test deps services services-down lint bench
 
 deps:
 	bash scripts/deps.sh
@@ -39,3 +40,8 @@ test: services
 lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The full grid (1,000 and 10,000 stages, writing bench/results/sim.*) is
+# `cargo run --release -p conveyor-bench -- sim`; it takes a few seconds.
+bench: deps
+	$(CARGO) run --release -p conveyor-bench -- sim --quick

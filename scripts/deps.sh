@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building Conveyor needs on a fresh Debian machine, beyond Rust itself:
 # a C/C++ compiler and libclang (librocksdb-sys runs bindgen), Debian's RocksDB library (we link
-# it instead of compiling RocksDB's C++; see the workspace Cargo.toml) and make.
+# it instead of compiling RocksDB's C++; see the workspace Cargo.toml), make, and the DejaVu font
+# the benchmarks' charts draw their text with (bench/src/plot.rs).
 # curl: `conveyor-bench docker` drives the engine's BuildKit builder through the Engine API.
 # As root with apt it installs what is missing; otherwise it prints what to install.
 set -euo pipefail
 
 missing=()
-for pkg in libclang-dev librocksdb-dev libssl-dev g++ make pkg-config curl; do
+for pkg in libclang-dev librocksdb-dev libssl-dev g++ make pkg-config curl fonts-dejavu-core; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 command -v cargo >/dev/null || { echo "deps: error: cargo not found: install Rust (rustup) first" >&2; exit 1; }

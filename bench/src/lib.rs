@@ -6,4 +6,7 @@ pub mod dispatch;
 pub mod docker;
 pub mod gen;
 pub mod noop;
+pub mod plot;
 pub mod procs;
+pub mod results;
+pub mod sim;

@@ -5,6 +5,8 @@
 //! - `plan`: render + parse + plan time (median, min, max of `--runs`) and peak RSS for
 //!   synthetic monorepos of the given sizes. Each size runs in a child process of this binary,
 //!   so its peak RSS is its own.
+//! - `sim`: the real scheduling core in a simulated cluster (virtual time) against the lower
+//!   bound, a werf-like policy and FIFO; writes `bench/results/sim.{md,json}` and charts.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +17,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use conveyor_bench::gen::{monorepo, Shape};
+use conveyor_bench::sim;
 use conveyor_coordinator::config::render::{FileSource, RenderInput};
 use conveyor_coordinator::{config, plan};
 
@@ -120,6 +123,70 @@ enum Command {
         #[arg(long, hide = true)]
         child: bool,
     },
+    /// The real scheduler in a simulated cluster: makespan against the bound, werf-like, FIFO.
+    Sim(SimArgs),
+}
+
+#[derive(Args)]
+struct SimArgs {
+    /// DAG sizes in stages.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    stages: Vec<usize>,
+    /// Worker counts (one slot each).
+    #[arg(long, value_delimiter = ',', default_value = "2,4,8,16,64")]
+    workers: Vec<usize>,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "wide,deep,monorepo"
+    )]
+    shapes: Vec<sim::Shape>,
+    /// DAGs (seeds) per shape and size; each figure is the median over them, with min and max.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The scheduler's cost estimates are the true costs times exp(NOISE · z), z standard
+    /// normal: history that is off (0: exact).
+    #[arg(long, default_value_t = 0.0)]
+    noise: f64,
+    /// 1,000 stages only, written as `sim-quick.*` so a full run's results stay.
+    #[arg(long)]
+    quick: bool,
+    /// Where to write the report and charts (default: the bench crate's `results/`).
+    #[arg(long)]
+    results: Option<PathBuf>,
+    /// Print one JSON object as the last line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn sim_command(args: SimArgs) -> Result<()> {
+    let stages = if args.quick { vec![1000] } else { args.stages };
+    if args.runs == 0 || stages.contains(&0) || args.workers.contains(&0) {
+        bail!("`--runs`, `--stages` and `--workers` must be positive");
+    }
+    if !(args.noise >= 0.0 && args.noise.is_finite()) {
+        bail!("`--noise` must be a finite number at least 0");
+    }
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    let opts = sim::Options {
+        grid: sim::Grid {
+            shapes: args.shapes,
+            stages,
+            workers: args.workers,
+            runs: args.runs,
+            seed: args.seed,
+            noise: args.noise,
+        },
+        results: conveyor_bench::results::dir(args.results.as_deref()),
+        name: if args.quick { "sim-quick" } else { "sim" }.to_string(),
+        json: args.json,
+        command: format!("conveyor-bench {}", words.join(" ")),
+    };
+    sim::main(&opts)
 }
 
 struct MapFiles(BTreeMap<String, Vec<u8>>);
@@ -346,6 +413,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Sim(args) => sim_command(args),
         Command::Queue { images, json } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -50,15 +50,15 @@ enum Command {
         workers: usize,
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        out: Out,
     },
     /// The coordinator's memory with every stage of a big monorepo queued (no workers).
     Queue {
         #[arg(long, default_value_t = 20_000)]
         images: usize,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        out: Out,
     },
     /// A fully cached monorepo built through the coordinator (`conveyor build --coordinator`
     /// against a `conveyor coordinator` whose store holds every stage): wall time, against
@@ -71,8 +71,8 @@ enum Command {
         /// The conveyor binary (default: the one beside this benchmark).
         #[arg(long)]
         conveyor: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        out: Out,
     },
     /// Real builds: Conveyor (coordinator + a worker on each engine + registry) against the
     /// engine's BuildKit, cold, warm and on a fresh engine. Needs `scripts/services.sh up
@@ -105,8 +105,8 @@ enum Command {
         runs: usize,
         #[arg(long)]
         conveyor: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        out: Out,
     },
     /// Time render + parse + plan and measure peak RSS, per monorepo size.
     Plan {
@@ -116,15 +116,54 @@ enum Command {
         /// Timed runs per size (the median is reported, with min and max).
         #[arg(long, default_value_t = 5)]
         runs: usize,
-        /// Print one JSON object as the last line.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        out: Out,
         /// Internal: run one size in this process and print `seconds... rss_kb`.
         #[arg(long, hide = true)]
         child: bool,
     },
     /// The real scheduler in a simulated cluster: makespan against the bound, werf-like, FIFO.
     Sim(SimArgs),
+}
+
+/// Where a report goes: stdout (Markdown, and with `--json` one JSON object as the last line)
+/// and `NAME.md` + `NAME.json` in the results directory.
+#[derive(Args)]
+struct Out {
+    /// Print one JSON object as the last line.
+    #[arg(long)]
+    json: bool,
+    /// Where to write the report (default: the bench crate's `results/`).
+    #[arg(long)]
+    results: Option<PathBuf>,
+}
+
+impl Out {
+    /// Prints `table` and writes `NAME.md` (title, command line, table) and `NAME.json`.
+    fn publish(
+        &self,
+        name: &str,
+        title: &str,
+        table: &str,
+        value: serde_json::Value,
+    ) -> Result<()> {
+        print!("{table}");
+        let words: Vec<String> = std::env::args().skip(1).collect();
+        let markdown = format!(
+            "# {title}
+
+`conveyor-bench {}`
+
+{table}",
+            words.join(" ")
+        );
+        let dir = conveyor_bench::results::dir(self.results.as_deref());
+        conveyor_bench::results::write(&dir, name, &markdown, &value)?;
+        if self.json {
+            println!("{}", serde_json::json!({ name: value }));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Args)]
@@ -266,42 +305,203 @@ fn child(images: usize, runs: usize) -> Result<()> {
     Ok(())
 }
 
-fn dispatch(images: usize, workers: usize, runs: usize, json: bool) -> Result<()> {
+fn dispatch(images: usize, workers: usize, runs: usize, out: &Out) -> Result<()> {
     use conveyor_bench::dispatch::{percentile, run};
+    use conveyor_bench::plot::{line_chart, Chart, Corner, Series};
+    use conveyor_bench::procs::spread;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let mut rates = vec![];
-    let mut p50s = vec![];
-    let mut p99s = vec![];
+    let (mut rates, mut p50s, mut p99s, mut curves) = (vec![], vec![], vec![], vec![]);
     let mut stages = 0;
-    for _ in 0..runs.max(1) {
+    for i in 0..runs.max(1) {
         let r = rt.block_on(run(images, workers))?;
         stages = r.stages;
         rates.push(r.stages as f64 / r.seconds);
         p50s.push(percentile(&r.latencies_ms, 50.0));
         p99s.push(percentile(&r.latencies_ms, 99.0));
+        let points = (0..=100)
+            .map(|p| (p as f64, percentile(&r.latencies_ms, p as f64)))
+            .collect();
+        curves.push(Series {
+            name: format!("run {}", i + 1),
+            points,
+        });
     }
-    let med = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        (v[v.len() / 2], v[0], v[v.len() - 1])
-    };
-    let (rate, rate_min, rate_max) = med(&mut rates);
-    let (p50, p50_min, p50_max) = med(&mut p50s);
-    let (p99, p99_min, p99_max) = med(&mut p99s);
-    println!("| stages | workers | stages/s (min-max) | p50 ms (min-max) | p99 ms (min-max) |");
-    println!("|---:|---:|---:|---:|---:|");
-    println!(
-        "| {stages} | {workers} | {rate:.0} ({rate_min:.0}-{rate_max:.0}) | {p50:.2} ({p50_min:.2}-{p50_max:.2}) | {p99:.2} ({p99_min:.2}-{p99_max:.2}) |"
+    let (rate, rate_min, rate_max) = spread(&rates);
+    let (p50, p50_min, p50_max) = spread(&p50s);
+    let (p99, p99_min, p99_max) = spread(&p99s);
+    let table = format!(
+        "| stages | workers | stages/s (min-max) | p50 ms (min-max) | p99 ms (min-max) |\n\
+         |---:|---:|---:|---:|---:|\n\
+         | {stages} | {workers} | {rate:.0} ({rate_min:.0}-{rate_max:.0}) | {p50:.2} ({p50_min:.2}-{p50_max:.2}) | {p99:.2} ({p99_min:.2}-{p99_max:.2}) |\n"
     );
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({"dispatch": {"stages": stages, "workers": workers,
-                "stagesPerSecond": rate, "p50Ms": p50, "p99Ms": p99}})
-        );
+    let dir = conveyor_bench::results::dir(out.results.as_deref());
+    std::fs::create_dir_all(&dir)?;
+    let chart = Chart {
+        title: format!("Dispatch latency, {stages} stages on {workers} no-op workers"),
+        x_label: "percentile".into(),
+        y_label: "ms from ready to assigned".into(),
+        legend: Corner::UpperLeft,
+        ..Chart::default()
+    };
+    line_chart(&dir.join("dispatch-latency.png"), &chart, &curves)?;
+    out.publish(
+        "dispatch",
+        "Dispatch through the coordinator over loopback gRPC",
+        &table,
+        serde_json::json!({"stages": stages, "workers": workers, "runs": rates.len(),
+            "stagesPerSecond": rate, "stagesPerSecondMin": rate_min, "stagesPerSecondMax": rate_max,
+            "p50Ms": p50, "p50MsMin": p50_min, "p50MsMax": p50_max,
+            "p99Ms": p99, "p99MsMin": p99_min, "p99MsMax": p99_max}),
+    )
+}
+
+fn noop(images: usize, runs: usize, conveyor: Option<PathBuf>, out: &Out) -> Result<()> {
+    let bin = conveyor_bench::procs::conveyor_bin(conveyor)?;
+    let r = conveyor_bench::noop::run(&bin, images, runs)?;
+    let j = r.json();
+    let f = |k: &str| j[k].as_f64().unwrap_or(f64::NAN);
+    let table = format!(
+        "| images | stages | no-op build s (min-max) | conveyor plan s | ratio |\n\
+         |---:|---:|---:|---:|---:|\n\
+         | {images} | {} | {:.3} ({:.3}-{:.3}) | {:.3} | {:.2} |\n",
+        r.stages,
+        f("wallSeconds"),
+        f("minSeconds"),
+        f("maxSeconds"),
+        f("planSeconds"),
+        f("ratioToPlan"),
+    );
+    out.publish(
+        "noop",
+        "A fully cached monorepo built through the coordinator",
+        &table,
+        j,
+    )
+}
+
+fn docker(
+    params: conveyor_bench::docker::Params,
+    runs: usize,
+    conveyor: Option<PathBuf>,
+    out: &Out,
+) -> Result<()> {
+    use conveyor_bench::docker;
+    let bin = conveyor_bench::procs::conveyor_bin(conveyor)?;
+    let mut all = vec![];
+    for i in 0..runs.max(1) {
+        let t = docker::run(&bin, &params)?;
+        eprintln!("docker run {}: {t:?}", i + 1);
+        all.push(t);
     }
-    Ok(())
+    let s = docker::summary(&params, &all);
+    let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    let table = format!(
+        "| build | Conveyor s | BuildKit s | ratio |\n|---|---:|---:|---:|\n\
+         | cold | {:.2} | {:.2} | {:.2} |\n\
+         | warm | {:.2} | {:.2} | {:.2} |\n\
+         | fresh engine (ratio: to Conveyor's cold) | {:.2} | {:.2} | {:.2} |\n",
+        f("conveyorColdSeconds"),
+        f("buildkitColdSeconds"),
+        f("coldRatio"),
+        f("conveyorWarmSeconds"),
+        f("buildkitWarmSeconds"),
+        f("warmRatio"),
+        f("conveyorFreshEngineSeconds"),
+        f("buildkitFreshEngineSeconds"),
+        f("freshEngineRatio"),
+    );
+    out.publish(
+        "docker",
+        "Real builds: Conveyor on two engines against BuildKit",
+        &table,
+        s,
+    )
+}
+
+fn queue(images: usize, out: &Out) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (stages, rss, peak) = rt.block_on(conveyor_bench::dispatch::queued_rss(images))?;
+    let table = format!(
+        "| images | stages queued | RSS MB | peak RSS MB |\n|---:|---:|---:|---:|\n\
+         | {images} | {stages} | {rss:.1} | {peak:.1} |\n"
+    );
+    out.publish(
+        "queue",
+        "The coordinator's memory with every stage queued",
+        &table,
+        serde_json::json!({"images": images, "stagesQueued": stages, "rssMb": rss, "peakRssMb": peak}),
+    )
+}
+
+fn plan_sizes(images: Vec<usize>, runs: usize, out: &Out) -> Result<()> {
+    use conveyor_bench::plot::{line_chart, Chart, Corner, Series};
+    let exe = std::env::current_exe()?;
+    let mut results = vec![];
+    let mut table = String::from(
+        "| images | stages | median s | min s | max s | peak RSS MB |\n|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let (mut times, mut rss) = (vec![], vec![]);
+    for n in images {
+        let child = std::process::Command::new(&exe)
+            .args(["plan", "--child", "--images", &n.to_string(), "--runs"])
+            .arg(runs.max(1).to_string())
+            .output()
+            .context("running the child benchmark")?;
+        if !child.status.success() {
+            bail!("{n} images: {}", String::from_utf8_lossy(&child.stderr));
+        }
+        eprint!("{}", String::from_utf8_lossy(&child.stderr));
+        let text = String::from_utf8_lossy(&child.stdout);
+        let mut f = text.split_whitespace();
+        let stages: usize = f.next().context("stages")?.parse()?;
+        let rss_mb = f.next().context("rss")?.parse::<f64>()? / 1024.0;
+        let t: Vec<f64> = f.map(|x| x.parse().unwrap_or(f64::NAN)).collect();
+        let (median, min, max) = conveyor_bench::procs::spread(&t);
+        table.push_str(&format!(
+            "| {n} | {stages} | {median:.4} | {min:.4} | {max:.4} | {rss_mb:.1} |\n"
+        ));
+        times.push((n as f64, median));
+        rss.push((n as f64, rss_mb));
+        results.push(serde_json::json!({
+            "images": n, "stages": stages, "wallSeconds": median,
+            "minSeconds": min, "maxSeconds": max, "peakRssMb": rss_mb,
+        }));
+    }
+    let dir = conveyor_bench::results::dir(out.results.as_deref());
+    std::fs::create_dir_all(&dir)?;
+    let chart = |title: &str, y: &str| Chart {
+        title: title.into(),
+        x_label: "images".into(),
+        y_label: y.into(),
+        legend: Corner::UpperLeft,
+        ..Chart::default()
+    };
+    line_chart(
+        &dir.join("plan-seconds.png"),
+        &chart("render + load + plan", "seconds (median)"),
+        &[Series {
+            name: "conveyor plan".into(),
+            points: times,
+        }],
+    )?;
+    line_chart(
+        &dir.join("plan-rss.png"),
+        &chart("render + load + plan", "peak RSS MB"),
+        &[Series {
+            name: "conveyor plan".into(),
+            points: rss,
+        }],
+    )?;
+    out.publish(
+        "plan",
+        "Render + load + plan of synthetic monorepos",
+        &table,
+        serde_json::json!(results),
+    )
 }
 
 fn main() -> Result<()> {
@@ -327,33 +527,14 @@ fn main() -> Result<()> {
             images,
             workers,
             runs,
-            json,
-        } => dispatch(images, workers, runs, json),
+            out,
+        } => dispatch(images, workers, runs, &out),
         Command::Noop {
             images,
             runs,
             conveyor,
-            json,
-        } => {
-            let bin = conveyor_bench::procs::conveyor_bin(conveyor)?;
-            let r = conveyor_bench::noop::run(&bin, images, runs)?;
-            let j = r.json();
-            println!("| images | stages | no-op build s (min-max) | conveyor plan s | ratio |");
-            println!("|---:|---:|---:|---:|---:|");
-            println!(
-                "| {images} | {} | {:.3} ({:.3}-{:.3}) | {:.3} | {:.2} |",
-                r.stages,
-                j["wallSeconds"].as_f64().unwrap_or(f64::NAN),
-                j["minSeconds"].as_f64().unwrap_or(f64::NAN),
-                j["maxSeconds"].as_f64().unwrap_or(f64::NAN),
-                j["planSeconds"].as_f64().unwrap_or(f64::NAN),
-                j["ratioToPlan"].as_f64().unwrap_or(f64::NAN),
-            );
-            if json {
-                println!("{}", serde_json::json!({ "noop": j }));
-            }
-            Ok(())
-        }
+            out,
+        } => noop(images, runs, conveyor, &out),
         Command::Docker {
             images,
             stages,
@@ -366,11 +547,9 @@ fn main() -> Result<()> {
             base,
             runs,
             conveyor,
-            json,
+            out,
         } => {
-            use conveyor_bench::docker;
-            let bin = conveyor_bench::procs::conveyor_bin(conveyor)?;
-            let params = docker::Params {
+            let params = conveyor_bench::docker::Params {
                 images,
                 stages,
                 chain,
@@ -380,104 +559,18 @@ fn main() -> Result<()> {
                 registry,
                 base,
             };
-            let mut all = vec![];
-            for i in 0..runs.max(1) {
-                let t = docker::run(&bin, &params)?;
-                eprintln!("docker run {}: {t:?}", i + 1);
-                all.push(t);
-            }
-            let s = docker::summary(&params, &all);
-            let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
-            println!("| build | Conveyor s | BuildKit s | ratio |");
-            println!("|---|---:|---:|---:|");
-            println!(
-                "| cold | {:.2} | {:.2} | {:.2} |",
-                f("conveyorColdSeconds"),
-                f("buildkitColdSeconds"),
-                f("coldRatio")
-            );
-            println!(
-                "| warm | {:.2} | {:.2} | {:.2} |",
-                f("conveyorWarmSeconds"),
-                f("buildkitWarmSeconds"),
-                f("warmRatio")
-            );
-            println!(
-                "| fresh engine (ratio: to Conveyor's cold) | {:.2} | {:.2} | {:.2} |",
-                f("conveyorFreshEngineSeconds"),
-                f("buildkitFreshEngineSeconds"),
-                f("freshEngineRatio")
-            );
-            if json {
-                println!("{}", serde_json::json!({ "docker": s }));
-            }
-            Ok(())
+            docker(params, runs, conveyor, &out)
         }
         Command::Sim(args) => sim_command(args),
-        Command::Queue { images, json } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let (stages, rss, peak) = rt.block_on(conveyor_bench::dispatch::queued_rss(images))?;
-            println!("| images | stages queued | RSS MB | peak RSS MB |");
-            println!("|---:|---:|---:|---:|");
-            println!("| {images} | {stages} | {rss:.1} | {peak:.1} |");
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"queue": {"images": images, "stagesQueued": stages,
-                        "rssMb": rss, "peakRssMb": peak}})
-                );
-            }
-            Ok(())
-        }
+        Command::Queue { images, out } => queue(images, &out),
         Command::Plan {
             images,
             runs,
-            json,
             child: true,
-        } => {
-            let _ = json;
-            child(images.first().copied().unwrap_or(1000), runs.max(1))
-        }
+            ..
+        } => child(images.first().copied().unwrap_or(1000), runs.max(1)),
         Command::Plan {
-            images, runs, json, ..
-        } => {
-            let exe = std::env::current_exe()?;
-            let mut results = vec![];
-            println!("| images | stages | median s | min s | max s | peak RSS MB |");
-            println!("|---:|---:|---:|---:|---:|---:|");
-            for n in images {
-                let out = std::process::Command::new(&exe)
-                    .args(["plan", "--child", "--images", &n.to_string(), "--runs"])
-                    .arg(runs.max(1).to_string())
-                    .output()
-                    .context("running the child benchmark")?;
-                if !out.status.success() {
-                    bail!("{n} images: {}", String::from_utf8_lossy(&out.stderr));
-                }
-                eprint!("{}", String::from_utf8_lossy(&out.stderr));
-                let text = String::from_utf8_lossy(&out.stdout);
-                let mut f = text.split_whitespace();
-                let stages: usize = f.next().context("stages")?.parse()?;
-                let rss_mb = f.next().context("rss")?.parse::<f64>()? / 1024.0;
-                let mut t: Vec<f64> = f.map(|x| x.parse().unwrap_or(f64::NAN)).collect();
-                t.sort_by(|a, b| a.total_cmp(b));
-                let median = t[t.len() / 2];
-                println!(
-                    "| {n} | {stages} | {median:.4} | {:.4} | {:.4} | {rss_mb:.1} |",
-                    t[0],
-                    t[t.len() - 1]
-                );
-                results.push(serde_json::json!({
-                    "images": n, "stages": stages, "wallSeconds": median,
-                    "minSeconds": t[0], "maxSeconds": t[t.len() - 1], "peakRssMb": rss_mb,
-                }));
-            }
-            if json {
-                println!("{}", serde_json::json!({ "plan": results }));
-            }
-            Ok(())
-        }
+            images, runs, out, ..
+        } => plan_sizes(images, runs, &out),
     }
 }

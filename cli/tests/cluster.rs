@@ -17,6 +17,7 @@ use conveyor_proto::v1::{
 };
 use conveyor_worker::agent::{self, AgentConfig};
 use conveyor_worker::engine;
+use conveyor_worker::remote::Remote;
 use tokio_stream::StreamExt;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -89,7 +90,7 @@ async fn a_cluster_of_two_engines_builds_a_werf_yaml() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let config = AgentConfig {
-            coordinator: format!("http://{addr}"),
+            coordinator: Remote::new(format!("http://{addr}")),
             name: format!("e2e-worker-{i}"),
             slots: 2,
             heartbeat: Duration::from_secs(1),

@@ -4,6 +4,10 @@
 //! restarted coordinator), and keeps running its tasks meanwhile: results wait in an outbox
 //! and go out on the next stream, where the coordinator accepts them by signature.
 //!
+//! Only a refusal ends it: a coordinator that answers `Unauthenticated` (no token, or the
+//! wrong one) will not change its mind, so the agent stops with [`AgentError::Refused`]
+//! instead of retrying forever.
+//!
 //! A cancel from the coordinator drops the stage's future, which removes its container.
 
 use std::collections::HashMap;
@@ -12,7 +16,6 @@ use std::time::Duration;
 
 use bollard::query_parameters::ListImagesOptionsBuilder;
 use bollard::Docker;
-use conveyor_proto::v1::workers_client::WorkersClient;
 use conveyor_proto::v1::{
     coordinator_message, worker_message, Assign, Heartbeat, Hello, RunningTask, TaskFailure,
     TaskLog, TaskResult, WorkerMessage,
@@ -23,12 +26,13 @@ use tokio_stream::StreamExt;
 use crate::cache::{self, Location};
 use crate::credentials::Credentials;
 use crate::executor::{self, SIGNATURE_LABEL};
+use crate::remote::{Remote, RemoteError};
 
 /// How the agent runs.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    /// The coordinator, e.g. `http://127.0.0.1:7070`.
-    pub coordinator: String,
+    /// The coordinator (URL, token, TLS CA).
+    pub coordinator: Remote,
     /// Unique per worker; a reconnecting worker keeps it.
     pub name: String,
     /// Stages run at once.
@@ -46,13 +50,32 @@ pub struct AgentConfig {
 /// Running tasks by lease: their signature and a handle to stop them.
 type Running = Arc<Mutex<HashMap<u64, (String, tokio::task::AbortHandle)>>>;
 
+/// Why the agent stopped before its shutdown: never for a reason another try could fix.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The coordinator refused this worker (`Unauthenticated`: no token or the wrong one);
+    /// its message, which never holds the token.
+    #[error("{0}")]
+    Refused(String),
+    /// The coordinator's address or TLS settings cannot be used.
+    #[error(transparent)]
+    Remote(RemoteError),
+}
+
+/// How a session ended badly: worth another try, or not.
+enum SessionError {
+    Retry(String),
+    Stop(AgentError),
+}
+
 /// Serves the coordinator until `shutdown` resolves. Connection failures are retried forever
-/// (with a growing pause, at most 5 s), so a worker outlives coordinator restarts.
+/// (with a growing pause, at most 5 s), so a worker outlives coordinator restarts; a refusal
+/// ends it with an error.
 pub async fn run(
     docker: Docker,
     config: AgentConfig,
     shutdown: impl std::future::Future<Output = ()>,
-) {
+) -> Result<(), AgentError> {
     let running: Running = Arc::default();
     // Messages that must reach the coordinator even across reconnects (results, failures).
     let (outbox_tx, outbox_rx) = mpsc::unbounded_channel::<WorkerMessage>();
@@ -62,16 +85,19 @@ pub async fn run(
         loop {
             match session(&docker, &config, &running, &outbox_tx, &outbox_rx).await {
                 Ok(()) => tracing::info!("coordinator stream ended; reconnecting"),
-                Err(e) => tracing::warn!("coordinator session: {e}; retrying in {pause:?}"),
+                Err(SessionError::Retry(e)) => {
+                    tracing::warn!("coordinator session: {e}; retrying in {pause:?}")
+                }
+                Err(SessionError::Stop(e)) => return Err(e),
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(5));
         }
     };
-    tokio::select! {
-        () = agent => {}
-        () = shutdown => {}
-    }
+    let outcome = tokio::select! {
+        refused = agent => refused,
+        () = shutdown => Ok(()),
+    };
     // Drain: stop what runs (its containers are removed) so nothing is left behind.
     let tasks: Vec<tokio::task::AbortHandle> = match running.lock() {
         Ok(mut r) => r.drain().map(|(_, (_, task))| task).collect(),
@@ -80,6 +106,7 @@ pub async fn run(
     for task in tasks {
         task.abort();
     }
+    outcome
 }
 
 /// Signatures of the stage images this engine holds (images labelled with a signature).
@@ -106,10 +133,12 @@ async fn session(
     running: &Running,
     outbox: &mpsc::UnboundedSender<WorkerMessage>,
     pending: &Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<WorkerMessage>>>,
-) -> Result<(), String> {
-    let mut client = WorkersClient::connect(config.coordinator.clone())
-        .await
-        .map_err(|e| format!("cannot reach {}: {e}", config.coordinator))?;
+) -> Result<(), SessionError> {
+    // An unreachable coordinator may come back; a bad URL or CA never gets better.
+    let mut client = config.coordinator.workers().await.map_err(|e| match e {
+        RemoteError::Connect { .. } => SessionError::Retry(e.to_string()),
+        _ => SessionError::Stop(AgentError::Remote(e)),
+    })?;
     let (tx, rx) = mpsc::channel::<WorkerMessage>(1024);
     let running_now: Vec<RunningTask> = running
         .lock()
@@ -134,11 +163,16 @@ async fn session(
         msg: Some(worker_message::Msg::Hello(hello)),
     })
     .await
-    .map_err(|_| "stream closed".to_string())?;
+    .map_err(|_| SessionError::Retry("stream closed".to_string()))?;
     let mut inbound = client
         .attach(tokio_stream::wrappers::ReceiverStream::new(rx))
         .await
-        .map_err(|e| format!("attach refused: {}", e.message()))?
+        .map_err(|e| match e.code() {
+            tonic::Code::Unauthenticated => {
+                SessionError::Stop(AgentError::Refused(e.message().to_string()))
+            }
+            _ => SessionError::Retry(format!("attach refused: {}", e.message())),
+        })?
         .into_inner();
 
     // Forward the outbox (results, failures) and heartbeats onto this stream.
@@ -171,7 +205,7 @@ async fn session(
             Ok(m) => m,
             Err(e) => {
                 forward.abort();
-                return Err(e.message().to_string());
+                return Err(SessionError::Retry(e.message().to_string()));
             }
         };
         match msg.msg {

@@ -286,15 +286,20 @@ impl Credentials {
 
 /// Reads a password file once: its content without the trailing line break. Empty is an error.
 pub fn read_password_file(path: &Path) -> Result<String, CredentialsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CredentialsError::Read {
+    let password = read_secret_file(path).map_err(|source| CredentialsError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let password = text.trim_end_matches(['\n', '\r']);
     if password.is_empty() {
         return Err(CredentialsError::EmptyPassword(path.to_path_buf()));
     }
-    Ok(password.to_string())
+    Ok(password)
+}
+
+/// A secret file's content without its trailing line breaks (password and token files).
+pub(crate) fn read_secret_file(path: &Path) -> std::io::Result<String> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_string())
 }
 
 /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json` (None without either).

@@ -5,12 +5,14 @@
 //! coordinator. Modules: `engine` (connecting to a Docker engine), `executor` (running a
 //! stage task and pushing its image), `cache` (finding a stage locally or in the registry),
 //! `credentials` (registry credentials from the command line and Docker's config.json, which
-//! stay on the worker), `retry` (backoff for engine and registry calls), and `agent` (the
-//! stream to the coordinator: hello, assignments, logs, heartbeats, results).
+//! stay on the worker), `retry` (backoff for engine and registry calls), `remote` (reaching the
+//! coordinator: URL, bearer token, TLS), and `agent` (the stream to the coordinator: hello,
+//! assignments, logs, heartbeats, results).
 
 pub mod agent;
 pub mod cache;
 pub mod credentials;
 pub mod engine;
 pub mod executor;
+pub mod remote;
 pub mod retry;

@@ -13,23 +13,22 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use conveyor_coordinator::front;
-use conveyor_coordinator::rpc::{BuildsService, WorkersService};
+use conveyor_coordinator::rpc::{self, RequireToken};
 use conveyor_coordinator::server::{self, ServerConfig};
 use conveyor_coordinator::store::{RocksStore, Store};
 use conveyor_proto::v1::builds_client::BuildsClient;
-use conveyor_proto::v1::builds_server::BuildsServer;
-use conveyor_proto::v1::workers_server::WorkersServer;
 use conveyor_proto::v1::{
     build_event, BuildStatus, PlanRequest, StageState, SubmitRequest, WatchRequest,
 };
 use conveyor_worker::agent::{self, AgentConfig};
 use conveyor_worker::credentials::Credentials;
+use conveyor_worker::remote::{AuthChannel, Remote, Token};
 use conveyor_worker::retry::Backoff;
 use conveyor_worker::{engine, executor};
 use tokio_stream::StreamExt;
-use tonic::transport::Channel;
 
 use super::project::ProjectArgs;
+use super::security::{self, ClientArgs};
 use crate::exit::{Failure, Kind};
 
 /// Build the images of werf.yaml (all, or the IMAGEs named), every stage once.
@@ -39,7 +38,13 @@ use crate::exit::{Failure, Kind};
 /// REPO:SIGNATURE and reused from there by every later build (on any machine); without it
 /// they stay in the local engine as conveyor-stages/PROJECT:SIGNATURE. Final images are tagged
 /// PROJECT/IMAGE:latest on the local engine. Exit codes: 0 built, 1 a stage failed, 2 bad
-/// werf.yaml or flags, 3 Docker, registry or coordinator unreachable.
+/// werf.yaml or flags (or a coordinator refusing the token), 3 Docker, registry or
+/// coordinator unreachable.
+///
+/// A coordinator started with --token-file needs the same token here (--token-file or
+/// CONVEYOR_TOKEN_FILE); an `https://` coordinator is checked against --tls-ca (default: the
+/// system's CAs). Both only apply with --coordinator: the embedded coordinator listens on
+/// loopback with a random token of its own.
 #[derive(Args, Debug)]
 pub struct BuildArgs {
     #[command(flatten)]
@@ -48,9 +53,12 @@ pub struct BuildArgs {
     /// stay in the local engine as `conveyor-stages/PROJECT:SIGNATURE` (embedded mode only).
     #[arg(long)]
     repo: Option<String>,
-    /// Submit to this coordinator (e.g. `http://10.0.0.5:7070`) instead of building here.
+    /// Submit to this coordinator (e.g. `http://10.0.0.5:7070`, `https://` for TLS) instead
+    /// of building here.
     #[arg(long)]
     coordinator: Option<String>,
+    #[command(flatten)]
+    client: ClientArgs,
     /// The embedded coordinator's database (default: DIR/.conveyor/db).
     #[arg(long)]
     db: Option<PathBuf>,
@@ -107,17 +115,15 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
 
     // The coordinator: the one given, or an embedded one with a worker on the local engine.
     let mut embedded = None;
-    let address = match &args.coordinator {
-        Some(address) => address.clone(),
+    let remote = match &args.coordinator {
+        Some(address) => args.client.remote(address)?,
         None => {
-            let (address, tasks) = embedded_cluster(&args).await?;
+            let (remote, tasks) = embedded_cluster(&args).await?;
             embedded = Some(tasks);
-            address
+            remote
         }
     };
-    let mut client = BuildsClient::connect(address.clone()).await.map_err(|e| {
-        Failure::environment(format!("Cannot reach the coordinator at {address}: {e}"))
-    })?;
+    let mut client = remote.builds().await.map_err(security::connect_failure)?;
     let plan = client
         .plan(PlanRequest {
             project: Some(project.clone()),
@@ -179,16 +185,21 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
 }
 
 fn status_failure(s: tonic::Status) -> Failure {
+    if s.code() == tonic::Code::Unauthenticated {
+        return security::refused(s.message());
+    }
     match conveyor_coordinator::error::Tier::from_grpc(s.code()) {
         conveyor_coordinator::error::Tier::User => Failure::user(s.message()),
         _ => Failure::environment(s.message()),
     }
 }
 
-/// Starts the embedded coordinator on loopback and one worker on the local engine.
+/// Starts the embedded coordinator on loopback and one worker on the local engine. A random
+/// token guards it: other users of this machine cannot reach its port and run builds on
+/// this user's engine.
 async fn embedded_cluster(
     args: &BuildArgs,
-) -> Result<(String, Vec<tokio::task::JoinHandle<()>>), Failure> {
+) -> Result<(Remote, Vec<tokio::task::JoinHandle<()>>), Failure> {
     let db = args
         .db
         .clone()
@@ -216,10 +227,11 @@ async fn embedded_cluster(
         "http://{}",
         listener.local_addr().map_err(Failure::environment)?
     );
+    let token = random_token();
+    let remote = Remote::new(address).with_token(token.clone());
     let server = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
-            .add_service(BuildsServer::new(BuildsService::new(handle.clone())))
-            .add_service(WorkersServer::new(WorkersService::new(handle)))
+            .add_routes(rpc::routes(handle, RequireToken::new(token.expose())))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
             .await;
     });
@@ -231,20 +243,29 @@ async fn embedded_cluster(
     for warning in warnings {
         eprintln!("Warning: {warning}");
     }
-    let worker = tokio::spawn(agent::run(
-        docker,
-        AgentConfig {
-            coordinator: address.clone(),
-            name: "embedded".into(),
-            slots,
-            heartbeat: Duration::from_secs(2),
-            engine_version: info.version,
-            platform: info.platform,
-            credentials: Arc::new(credentials),
-        },
-        std::future::pending(),
-    ));
-    Ok((address, vec![server, worker]))
+    let config = AgentConfig {
+        coordinator: remote.clone(),
+        name: "embedded".into(),
+        slots,
+        heartbeat: Duration::from_secs(2),
+        engine_version: info.version,
+        platform: info.platform,
+        credentials: Arc::new(credentials),
+    };
+    // It holds the token of its own coordinator: it is never refused.
+    let worker = tokio::spawn(async move {
+        let _ = agent::run(docker, config, std::future::pending()).await;
+    });
+    Ok((remote, vec![server, worker]))
+}
+
+/// 256 random bits from the OS, as hex.
+fn random_token() -> Token {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Token::new(hex).expect("hex is printable ASCII")
 }
 
 /// Prints a line above the progress line (also when stderr is not a terminal, where the
@@ -262,7 +283,7 @@ struct Outcome {
 }
 
 async fn watch(
-    client: &mut BuildsClient<Channel>,
+    client: &mut BuildsClient<AuthChannel>,
     build_id: &str,
     output: Output,
     keep_going: bool,
@@ -390,7 +411,7 @@ async fn watch(
 /// Watches `build_id` again after the stream broke, for up to two minutes (a coordinator
 /// restarting on its database resumes its builds under their ids).
 async fn reattach(
-    client: &mut BuildsClient<Channel>,
+    client: &mut BuildsClient<AuthChannel>,
     build_id: &str,
 ) -> Result<tonic::Streaming<conveyor_proto::v1::BuildEvent>, Failure> {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -404,6 +425,10 @@ async fn reattach(
             .await;
         match attempt {
             Ok(stream) => return Ok(stream.into_inner()),
+            // Back with another token: waiting will not help.
+            Err(status) if status.code() == tonic::Code::Unauthenticated => {
+                return Err(status_failure(status))
+            }
             Err(status) if Instant::now() >= deadline => {
                 return Err(Failure::environment(format!(
                     "Lost the coordinator during build `{build_id}`: {}",

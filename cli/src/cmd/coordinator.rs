@@ -7,12 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use conveyor_coordinator::rpc::{BuildsService, WorkersService};
+use conveyor_coordinator::rpc::{self, BuildsService, RequireToken, WorkersService};
 use conveyor_coordinator::server::{self, ServerConfig};
 use conveyor_coordinator::store::{RocksStore, Store, StoreError};
 use conveyor_proto::v1::builds_server::BuildsServer;
 use conveyor_proto::v1::workers_server::WorkersServer;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Identity, ServerTlsConfig};
 
+use super::security;
 use crate::exit::Failure;
 
 /// Run the coordinator: plans builds, schedules their stages on attached workers, records
@@ -21,6 +24,11 @@ use crate::exit::Failure;
 /// Builds that were running when the coordinator stopped are planned again and finish on
 /// restart; stages already recorded are not built again. Serves gRPC health
 /// (`grpc.health.v1`) and reflection.
+///
+/// With --token-file, every call to the Builds and Workers services and to reflection must
+/// carry that token (`authorization: Bearer TOKEN`; `conveyor` clients send it with their own
+/// --token-file); others are refused as Unauthenticated. Health stays open for probes. With
+/// --tls-cert and --tls-key it serves TLS only.
 #[derive(Args, Debug)]
 pub struct CoordinatorArgs {
     /// Address to listen on.
@@ -38,6 +46,26 @@ pub struct CoordinatorArgs {
     /// Network for build containers (default: the engine's default network).
     #[arg(long, default_value = "")]
     network: String,
+    /// File holding the token clients and workers must send (one line; the trailing line
+    /// break is ignored). Without it, anyone who reaches the port may submit builds.
+    #[arg(long, env = "CONVEYOR_TOKEN_FILE", value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// PEM certificate chain to serve TLS with (with --tls-key).
+    #[arg(
+        long,
+        env = "CONVEYOR_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PEM"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "CONVEYOR_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PEM"
+    )]
+    tls_key: Option<PathBuf>,
 }
 
 pub fn run(args: CoordinatorArgs) -> Result<(), Failure> {
@@ -48,7 +76,25 @@ pub fn run(args: CoordinatorArgs) -> Result<(), Failure> {
     runtime.block_on(serve(args))
 }
 
+/// The TLS settings of --tls-cert and --tls-key, files read and checked now.
+fn tls(args: &CoordinatorArgs) -> Result<Option<ServerTlsConfig>, Failure> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    let identity = Identity::from_pem(
+        security::read_certificates(cert, "--tls-cert")?,
+        security::read_private_key(key, "--tls-key")?,
+    );
+    Ok(Some(ServerTlsConfig::new().identity(identity)))
+}
+
 async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
+    // Secrets first: a bad file is reported before anything opens.
+    let auth = match &args.token_file {
+        Some(path) => RequireToken::new(security::read_token(path)?.expose()),
+        None => RequireToken::open(),
+    };
+    let tls = tls(&args)?;
     let store = RocksStore::open(&args.db).map_err(|e| match e {
         StoreError::Schema { .. } => Failure::user(e),
         _ => Failure::environment(e),
@@ -78,15 +124,36 @@ async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::environment(format!("Cannot listen on {}: {e}", args.listen)))?;
     eprintln!(
-        "conveyor coordinator listening on {} (db {})",
+        "conveyor coordinator listening on {} (db {}, {}, {})",
         listener.local_addr().map_err(Failure::environment)?,
-        args.db.display()
+        args.db.display(),
+        if tls.is_some() { "TLS" } else { "no TLS" },
+        if auth.is_required() {
+            "token required"
+        } else {
+            "no token"
+        },
     );
-    tonic::transport::Server::builder()
+    if !auth.is_required() && !args.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: no --token-file: anyone who reaches {} can submit builds and attach workers",
+            args.listen
+        );
+    }
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).map_err(|e| {
+            Failure::user(format!(
+                "`--tls-cert` and `--tls-key` do not make a TLS identity: {e}"
+            ))
+        })?;
+    }
+    // Health stays open: probes (kubelet's `grpc:` probe) cannot send a token.
+    let routes = rpc::routes(handle, auth.clone())
         .add_service(health)
-        .add_service(reflection)
-        .add_service(BuildsServer::new(BuildsService::new(handle.clone())))
-        .add_service(WorkersServer::new(WorkersService::new(handle)))
+        .add_service(InterceptedService::new(reflection, auth));
+    builder
+        .add_routes(routes)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             crate::signal::stopped(),

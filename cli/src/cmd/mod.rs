@@ -6,4 +6,5 @@ pub mod explain;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod security;
 pub mod worker;

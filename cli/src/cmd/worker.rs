@@ -9,6 +9,7 @@ use conveyor_worker::agent::{self, AgentConfig};
 use conveyor_worker::credentials::{self, Auth, Credentials};
 use conveyor_worker::{engine, executor};
 
+use super::security::{self, ClientArgs};
 use crate::exit::Failure;
 
 /// Build stages for a coordinator on a Docker engine, sharing them through the registry.
@@ -23,11 +24,17 @@ use crate::exit::Failure;
 /// Docker's config.json (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: `auths`
 /// entries; credential helpers are not supported). The command line wins. Credentials stay on
 /// this worker: they are never logged and never sent to the coordinator.
+///
+/// A coordinator started with --token-file needs the same token here (--token-file or
+/// CONVEYOR_TOKEN_FILE); a refused worker exits with code 2. An `https://` coordinator is
+/// checked against --tls-ca (default: the system's CAs).
 #[derive(Args, Debug)]
 pub struct WorkerArgs {
-    /// The coordinator's address, e.g. `http://127.0.0.1:7070`.
+    /// The coordinator's address, e.g. `http://127.0.0.1:7070` (`https://` for TLS).
     #[arg(long)]
     coordinator: String,
+    #[command(flatten)]
+    client: ClientArgs,
     /// The Docker engine.
     #[arg(long, default_value = engine::DEFAULT_ENDPOINT)]
     docker: String,
@@ -80,6 +87,7 @@ fn load_credentials(args: &WorkerArgs) -> Result<Credentials, Failure> {
 }
 
 async fn serve(args: WorkerArgs) -> Result<(), Failure> {
+    let coordinator = args.client.remote(&args.coordinator)?;
     let credentials = load_credentials(&args)?;
     let docker = engine::connect(&args.docker)
         .await
@@ -106,7 +114,7 @@ async fn serve(args: WorkerArgs) -> Result<(), Failure> {
         eprintln!("registry credentials: {line}");
     }
     let config = AgentConfig {
-        coordinator: args.coordinator,
+        coordinator,
         name,
         slots: args.slots.max(1),
         heartbeat: Duration::from_secs(2),
@@ -114,6 +122,10 @@ async fn serve(args: WorkerArgs) -> Result<(), Failure> {
         platform: info.platform,
         credentials: Arc::new(credentials),
     };
-    agent::run(docker, config, crate::signal::stopped()).await;
-    Ok(())
+    agent::run(docker, config, crate::signal::stopped())
+        .await
+        .map_err(|e| match e {
+            agent::AgentError::Refused(message) => security::refused(&message),
+            agent::AgentError::Remote(e) => security::connect_failure(e),
+        })
 }

@@ -1,7 +1,7 @@
 # The two set-up commands of the README, and their parts.
 #   make demo   services up, release build, the main job on examples/monorepo
 #   make test   services up (2 engines + registry), every test of the workspace
-#   make bench  the simulated scheduling benchmark, quick (bench/results/sim-quick.*)
+#   make bench  every benchmark, quick (under 10 minutes; reports in bench/results/quick/)
 SHELL := /bin/bash
 CARGO ?= cargo
 ENGINE2 := unix:///var/run/conveyor-docker2.sock
@@ -41,7 +41,16 @@ lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# The full grid (1,000 and 10,000 stages, writing bench/results/sim.*) is
-# `cargo run --release -p conveyor-bench -- sim`; it takes a few seconds.
-bench: deps
-	$(CARGO) run --release -p conveyor-bench -- sim --quick
+# Every benchmark in a quick version: reports (Markdown, JSON) and charts in
+# bench/results/quick/, and each command's figures as one JSON line on stdout. The committed
+# full-run results in bench/results/ come from the same commands with their default sizes.
+BENCH = $${CARGO_TARGET_DIR:-target}/release/conveyor-bench
+QUICK = --results bench/results/quick --json
+bench: services
+	$(CARGO) build --release -p conveyor -p conveyor-bench
+	$(BENCH) plan --images 1000,10000 --runs 5 $(QUICK)
+	$(BENCH) sim --quick $(QUICK)
+	$(BENCH) dispatch --images 2000 --workers 4 --runs 3 $(QUICK)
+	$(BENCH) queue --images 20000 $(QUICK)
+	$(BENCH) noop --images 1000 --runs 3 $(QUICK)
+	$(BENCH) docker --images 12 --runs 3 $(QUICK)

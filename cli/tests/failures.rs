@@ -3,154 +3,44 @@
 //! SIGKILL mid-stage: the build still completes, on the other worker. (CI always runs this
 //! against the services of `scripts/services.sh up --engines 2`.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-/// The tests here start `conveyor worker`s, which remove every build container left on their
-/// engine at start-up: run them one at a time so one test's workers don't remove another's.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+use std::time::Duration;
 
-/// JSON events from a build's stdout, read on a thread so a stuck build fails the test at its
-/// deadline instead of hanging it.
-fn events(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<serde_json::Value> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let Ok(event) = serde_json::from_str(&line) else {
-                continue;
-            };
-            if tx.send(event).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
+use common::{coordinator, free_port, project, serial, stage, worker, ClusterBuild};
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn conveyor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conveyor"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// `conveyor build --coordinator URL --output json` of a one-image project whose install
-/// stage takes 4 s, with its JSON events read on a thread and a 90 s deadline.
-struct SlowBuild {
-    _dir: tempfile::TempDir,
-    report: std::path::PathBuf,
-    child: Killed,
-    events: std::sync::mpsc::Receiver<serde_json::Value>,
-    deadline: Instant,
-}
-
-impl SlowBuild {
-    fn start(url: &str, project: &str) -> SlowBuild {
-        let registry =
-            std::env::var("CONVEYOR_TEST_REGISTRY").unwrap_or_else(|_| "localhost:5000".into());
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("werf.yaml"),
-            format!(
-                "project: {project}\nconfigVersion: 1\n---\nimage: slow\nfrom: {registry}/library/busybox\n\
-                 shell:\n  install: [\"sleep 4\", \"echo done > /done\"]\n"
-            ),
-        )
-        .unwrap();
-        let report = dir.path().join("report.json");
-        let mut child = Killed(
-            conveyor()
-                .args(["build", "--coordinator", url, "--output", "json"])
-                .arg("--repo")
-                .arg(format!("{registry}/conveyor-tests/{project}"))
-                .arg("--dir")
-                .arg(dir.path())
-                .arg("--report")
-                .arg(&report)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let events = events(child.0.stdout.take().unwrap());
-        SlowBuild {
-            _dir: dir,
-            report,
-            child,
-            events,
-            deadline: Instant::now() + Duration::from_secs(90),
-        }
-    }
-
-    /// Hands every event to `on_event` until the build finishes; returns whether the
-    /// process succeeded and its report.
-    fn finish(mut self, mut on_event: impl FnMut(&serde_json::Value)) -> (bool, serde_json::Value) {
-        let remaining = |deadline: Instant| deadline.saturating_duration_since(Instant::now());
-        while let Ok(event) = self.events.recv_timeout(remaining(self.deadline)) {
-            on_event(&event);
-            if event["type"] == "finished" {
-                break;
-            }
-        }
-        let status = loop {
-            if let Some(status) = self.child.0.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < self.deadline, "the build finishes");
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let report = serde_json::from_slice(&std::fs::read(&self.report).unwrap()).unwrap();
-        (status.success(), report)
-    }
-}
-
-/// The source and worker of a stage in a build report.
-fn stage(report: &serde_json::Value, name: &str) -> serde_json::Value {
-    report["images"][0]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .cloned()
-        .unwrap_or_default()
+/// `conveyor build --coordinator URL` of a one-image project whose install stage takes 4 s;
+/// the project directory lives as long as the returned guard.
+fn slow_build(url: &str, name: &str) -> (tempfile::TempDir, ClusterBuild) {
+    let registry = common::registry();
+    let dir = project(&format!(
+        "project: {name}\nconfigVersion: 1\n---\nimage: slow\nfrom: {registry}/library/busybox\n\
+         shell:\n  install: [\"sleep 4\", \"echo done > /done\"]\n"
+    ));
+    let build = ClusterBuild::start(
+        url,
+        dir.path(),
+        &format!("{registry}/conveyor-tests/{name}"),
+    );
+    (dir, build)
 }
 
 #[test]
 fn a_build_survives_a_worker_killed_mid_stage() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let engine2 = std::env::var("CONVEYOR_TEST_DOCKER2")
-        .expect("CONVEYOR_TEST_DOCKER2 names the second engine (run through `make test`)");
+    let _serial = serial();
     let db = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let _coordinator = coordinator(port, db.path(), "3s");
     let mut workers = vec![];
-    for (name, docker) in [
-        ("w1", "unix:///var/run/docker.sock".to_string()),
-        ("w2", engine2),
-    ] {
+    for (name, docker) in [("w1", common::engine1()), ("w2", common::engine2())] {
         workers.push((name, worker(&url, name, &docker)));
     }
     std::thread::sleep(Duration::from_millis(500));
 
-    let build = SlowBuild::start(&url, &format!("kill{}", std::process::id()));
+    let (_dir, build) = slow_build(&url, &format!("kill{}", std::process::id()));
     let mut killed = None;
-    let (succeeded, report) = build.finish(|event| {
+    let done = build.finish(|event| {
         if event["stage"] == "install"
             && event["state"] == "STAGE_STATE_STARTED"
             && killed.is_none()
@@ -166,30 +56,33 @@ fn a_build_survives_a_worker_killed_mid_stage() {
         }
     });
     let killed = killed.expect("a worker started the install stage and was killed");
-    assert!(succeeded, "the build succeeded after {killed} was killed");
-    let install = stage(&report, "install");
-    assert_eq!(install["source"], "built", "{report}");
+    assert!(
+        done.status.success(),
+        "the build succeeded after {killed} was killed: {}",
+        done.stderr
+    );
+    let install = stage(&done.report, "install");
+    assert_eq!(install.source, "built", "{}", done.report);
     assert_ne!(
-        install["worker"],
-        killed.as_str(),
-        "the other worker finished it: {report}"
+        install.worker, killed,
+        "the other worker finished it: {}",
+        done.report
     );
 }
 
 #[test]
 fn a_build_survives_its_coordinator_killed_and_restarted() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     let db = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut coordinator_process = coordinator(port, db.path(), "10s");
-    std::thread::sleep(Duration::from_millis(500));
-    let _worker = worker(&url, "survivor", "unix:///var/run/docker.sock");
+    let _worker = worker(&url, "survivor", &common::engine1());
     std::thread::sleep(Duration::from_millis(500));
 
-    let build = SlowBuild::start(&url, &format!("restart{}", std::process::id()));
+    let (_dir, build) = slow_build(&url, &format!("restart{}", std::process::id()));
     let mut restarted = false;
-    let (succeeded, report) = build.finish(|event| {
+    let done = build.finish(|event| {
         if event["stage"] == "install" && event["state"] == "STAGE_STATE_STARTED" && !restarted {
             // The from stage is done; install runs: kill -9 the coordinator, start it again.
             coordinator_process.0.kill().unwrap();
@@ -200,45 +93,21 @@ fn a_build_survives_its_coordinator_killed_and_restarted() {
         }
     });
     assert!(restarted, "the coordinator was restarted mid-build");
-    assert!(succeeded, "the build succeeded across the restart");
-    assert_eq!(
-        stage(&report, "from")["source"],
-        "cached",
-        "the stage finished before the restart is not built again: {report}"
+    assert!(
+        done.status.success(),
+        "the build succeeded across the restart: {}",
+        done.stderr
     );
-    assert_eq!(stage(&report, "install")["source"], "built", "{report}");
-}
-
-/// `conveyor coordinator` on 127.0.0.1:`port` over the database `db`.
-fn coordinator(port: u16, db: &std::path::Path, lease_ttl: &str) -> Killed {
-    Killed(
-        conveyor()
-            .args(["coordinator", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--lease-ttl", lease_ttl, "--network", "none", "--db"])
-            .arg(db)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-/// `conveyor worker` named `name` on the engine `docker`, one slot.
-fn worker(url: &str, name: &str, docker: &str) -> Killed {
-    Killed(
-        conveyor()
-            .args([
-                "worker",
-                "--coordinator",
-                url,
-                "--name",
-                name,
-                "--slots",
-                "1",
-                "--docker",
-                docker,
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    assert_eq!(
+        stage(&done.report, "from").source,
+        "cached",
+        "the stage finished before the restart is not built again: {}",
+        done.report
+    );
+    assert_eq!(
+        stage(&done.report, "install").source,
+        "built",
+        "{}",
+        done.report
+    );
 }

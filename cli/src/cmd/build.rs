@@ -24,7 +24,7 @@ use conveyor_proto::v1::{
 };
 use conveyor_worker::agent::{self, AgentConfig};
 use conveyor_worker::credentials::Credentials;
-use conveyor_worker::engine;
+use conveyor_worker::{engine, executor};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
@@ -109,8 +109,8 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     let address = match &args.coordinator {
         Some(address) => address.clone(),
         None => {
-            let (address, tasks) = embedded_cluster(&args).await?;
-            embedded = Some(tasks);
+            let (address, tasks, credentials) = embedded_cluster(&args).await?;
+            embedded = Some((tasks, credentials));
             address
         }
     };
@@ -145,10 +145,11 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
         .build_id;
     let outcome = watch(&mut client, &build_id, args.output, args.keep_going).await?;
 
-    let tags = if embedded.is_some() && outcome.status == BuildStatus::Succeeded as i32 {
-        tag_final_images(&args, &plan, &repo).await?
-    } else {
-        BTreeMap::new()
+    let tags = match &embedded {
+        Some((_, credentials)) if outcome.status == BuildStatus::Succeeded as i32 => {
+            tag_final_images(&args, credentials, &plan, &repo).await?
+        }
+        _ => BTreeMap::new(),
     };
     let report = report(&plan, &outcome, &tags, &args.images);
     if let Some(path) = &args.report {
@@ -160,7 +161,7 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     if args.output == Output::Text {
         summary(&report, started.elapsed());
     }
-    if let Some(tasks) = embedded {
+    if let Some((tasks, _)) = embedded {
         for t in tasks {
             t.abort();
         }
@@ -184,10 +185,11 @@ fn status_failure(s: tonic::Status) -> Failure {
     }
 }
 
-/// Starts the embedded coordinator on loopback and one worker on the local engine.
+/// Starts the embedded coordinator on loopback and one worker on the local engine; returns
+/// the coordinator's address, the tasks, and the worker's registry credentials.
 async fn embedded_cluster(
     args: &BuildArgs,
-) -> Result<(String, Vec<tokio::task::JoinHandle<()>>), Failure> {
+) -> Result<(String, Vec<tokio::task::JoinHandle<()>>, Arc<Credentials>), Failure> {
     let db = args
         .db
         .clone()
@@ -230,6 +232,7 @@ async fn embedded_cluster(
     for warning in warnings {
         eprintln!("Warning: {warning}");
     }
+    let credentials = Arc::new(credentials);
     let worker = tokio::spawn(agent::run(
         docker,
         AgentConfig {
@@ -239,11 +242,11 @@ async fn embedded_cluster(
             heartbeat: Duration::from_secs(2),
             engine_version: info.version,
             platform: info.platform,
-            credentials: Arc::new(credentials),
+            credentials: credentials.clone(),
         },
         std::future::pending(),
     ));
-    Ok((address, vec![server, worker]))
+    Ok((address, vec![server, worker], credentials))
 }
 
 /// Prints a line above the progress line (also when stderr is not a terminal, where the
@@ -429,9 +432,11 @@ fn event_json(e: &conveyor_proto::v1::BuildEvent) -> serde_json::Value {
     }
 }
 
-/// Tags each built image's last stage as `PROJECT/IMAGE:latest` on the local engine.
+/// Tags each built image's last stage as `PROJECT/IMAGE:latest` on the local engine, pulling
+/// it first when the stage came from the registry (built elsewhere, found by a lookup).
 async fn tag_final_images(
     args: &BuildArgs,
+    credentials: &Credentials,
     plan: &serde_json::Value,
     repo: &str,
 ) -> Result<BTreeMap<String, String>, Failure> {
@@ -448,6 +453,9 @@ async fn tag_final_images(
             continue;
         }
         let target = format!("{project}/{name}");
+        executor::pull_stage(&docker, credentials, &format!("{repo}:{sig}"))
+            .await
+            .map_err(|e| Failure::environment(format!("Cannot tag `{target}:latest`: {e}")))?;
         let opts = bollard::query_parameters::TagImageOptionsBuilder::default()
             .repo(&target)
             .tag("latest")

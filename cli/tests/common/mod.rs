@@ -45,6 +45,18 @@ pub fn conveyor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_conveyor"))
 }
 
+/// Runs `command` to its end; asserts that it succeeded (showing its stderr if not).
+pub fn succeeds(command: &mut Command) -> std::process::Output {
+    let out = command.output().expect("the command runs");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// `docker -H ENGINE ARGS...`, its output.
 pub fn docker(engine: &str, args: &[&str]) -> std::process::Output {
     Command::new("docker")

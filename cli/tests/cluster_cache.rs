@@ -17,8 +17,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{
-    coordinator, docker, engine1, engine2, free_port, project, registry, remove_repo_images,
-    repo_tags, report_stages, serial, worker, ClusterBuild,
+    docker, engine1, engine2, project, registry, remove_repo_images, repo_tags, report_stages,
+    serial, worker, ClusterBuild, Coordinator,
 };
 
 /// Removes a test's stage images from both engines when the test ends, passed or not.
@@ -60,29 +60,23 @@ fn a_new_engine_with_no_images_builds_nothing() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/monorepo");
 
     // Cold: a worker on engine 1 builds every stage.
-    let db = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let coordinator_process = coordinator(port, db.path(), "10s");
-    let w1 = worker(&url, "w1", &engine1());
-    let cold = ClusterBuild::start(&url, &example, &repo).succeeds();
+    let coordinator = Coordinator::start(&[]);
+    let w1 = worker(&coordinator.url, "w1", &engine1());
+    let cold = ClusterBuild::start(&coordinator.url, &example, &repo).succeeds();
     let signatures = all_from(&cold, "built");
     drop(w1);
 
     // The same coordinator and a worker on engine 2 only: the records answer, nothing runs.
-    let w2 = worker(&url, "w2", &engine2);
-    let again = ClusterBuild::start(&url, &example, &repo).succeeds();
+    let w2 = worker(&coordinator.url, "w2", &engine2);
+    let again = ClusterBuild::start(&coordinator.url, &example, &repo).succeeds();
     assert_eq!(all_from(&again, "cached"), signatures);
-    drop((w2, coordinator_process));
+    drop((w2, coordinator));
 
     // A new coordinator (empty database): every stage goes to the worker on engine 2, which
     // finds it in the registry with one manifest HEAD and pulls nothing.
-    let db = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let _coordinator = coordinator(port, db.path(), "10s");
-    let _w2 = worker(&url, "w2", &engine2);
-    let fresh = ClusterBuild::start(&url, &example, &repo).succeeds();
+    let coordinator = Coordinator::start(&[]);
+    let _w2 = worker(&coordinator.url, "w2", &engine2);
+    let fresh = ClusterBuild::start(&coordinator.url, &example, &repo).succeeds();
     assert_eq!(all_from(&fresh, "cached"), signatures);
     assert!(
         report_stages(&fresh).iter().all(|s| s.worker == "w2"),
@@ -184,18 +178,16 @@ fn four_overlapping_builds_build_every_stage_once() {
         std::process::id()
     );
     let _cleanup = RepoImages(repo.clone());
-    let db = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let _coordinator = coordinator(port, db.path(), "10s");
-    let _w1 = worker(&url, "w1", &engine1());
-    let _w2 = worker(&url, "w2", &engine2());
+    let coordinator = Coordinator::start(&[]);
+    let url = &coordinator.url;
+    let _w1 = worker(url, "w1", &engine1());
+    let _w2 = worker(url, "w2", &engine2());
     std::thread::sleep(Duration::from_millis(500));
 
     let dirs: Vec<tempfile::TempDir> = (0..4).map(|k| project(&overlapping_config(k))).collect();
     let builds: Vec<ClusterBuild> = dirs
         .iter()
-        .map(|d| ClusterBuild::start(&url, d.path(), &repo))
+        .map(|d| ClusterBuild::start(url, d.path(), &repo))
         .collect();
     let reports: Vec<serde_json::Value> = builds.into_iter().map(ClusterBuild::succeeds).collect();
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{coordinator, free_port, project, serial, stage, worker, ClusterBuild};
+use common::{project, serial, stage, worker, ClusterBuild, Coordinator};
 
 /// `conveyor build --coordinator URL` of a one-image project whose install stage takes 4 s;
 /// the project directory lives as long as the returned guard.
@@ -28,17 +28,15 @@ fn slow_build(url: &str, name: &str) -> (tempfile::TempDir, ClusterBuild) {
 #[test]
 fn a_build_survives_a_worker_killed_mid_stage() {
     let _serial = serial();
-    let db = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let _coordinator = coordinator(port, db.path(), "3s");
+    let coordinator = Coordinator::start(&["--lease-ttl", "3s"]);
+    let url = &coordinator.url;
     let mut workers = vec![];
     for (name, docker) in [("w1", common::engine1()), ("w2", common::engine2())] {
-        workers.push((name, worker(&url, name, &docker)));
+        workers.push((name, worker(url, name, &docker)));
     }
     std::thread::sleep(Duration::from_millis(500));
 
-    let (_dir, build) = slow_build(&url, &format!("kill{}", std::process::id()));
+    let (_dir, build) = slow_build(url, &format!("kill{}", std::process::id()));
     let mut killed = None;
     let done = build.finish(|event| {
         if event["stage"] == "install"
@@ -73,10 +71,8 @@ fn a_build_survives_a_worker_killed_mid_stage() {
 #[test]
 fn a_build_survives_its_coordinator_killed_and_restarted() {
     let _serial = serial();
-    let db = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut coordinator_process = coordinator(port, db.path(), "10s");
+    let mut coordinator = Coordinator::start(&[]);
+    let url = coordinator.url.clone();
     let _worker = worker(&url, "survivor", &common::engine1());
     std::thread::sleep(Duration::from_millis(500));
 
@@ -85,10 +81,9 @@ fn a_build_survives_its_coordinator_killed_and_restarted() {
     let done = build.finish(|event| {
         if event["stage"] == "install" && event["state"] == "STAGE_STATE_STARTED" && !restarted {
             // The from stage is done; install runs: kill -9 the coordinator, start it again.
-            coordinator_process.0.kill().unwrap();
-            let _ = coordinator_process.0.wait();
+            coordinator.kill();
             std::thread::sleep(Duration::from_millis(300));
-            coordinator_process = coordinator(port, db.path(), "10s");
+            coordinator.restart();
             restarted = true;
         }
     });

@@ -117,19 +117,55 @@ impl Drop for Killed {
     }
 }
 
-/// `conveyor coordinator` on 127.0.0.1:`port` over the database `db`, once it listens.
-pub fn coordinator(port: u16, db: &Path, lease_ttl: &str) -> Killed {
-    let child = Killed(
-        conveyor()
-            .args(["coordinator", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--lease-ttl", lease_ttl, "--network", "none", "--db"])
-            .arg(db)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_listening(port);
-    child
+/// `conveyor coordinator` on a free loopback port over a database of its own.
+pub struct Coordinator {
+    pub db: tempfile::TempDir,
+    /// `http://127.0.0.1:PORT`, for workers and builds.
+    pub url: String,
+    port: u16,
+    args: Vec<String>,
+    process: Option<Killed>,
+}
+
+impl Coordinator {
+    /// Starts it with `args` (such as `--lease-ttl 3s`); returns once it listens.
+    pub fn start(args: &[&str]) -> Coordinator {
+        let port = free_port();
+        let mut coordinator = Coordinator {
+            db: tempfile::tempdir().unwrap(),
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            process: None,
+        };
+        coordinator.restart();
+        coordinator
+    }
+
+    /// SIGKILL, like a crash (its database lock goes with the process).
+    pub fn kill(&mut self) {
+        self.process = None;
+    }
+
+    /// Starts it (again) on the same port, database and arguments.
+    pub fn restart(&mut self) {
+        self.process = None;
+        self.process = Some(Killed(
+            conveyor()
+                .args([
+                    "coordinator",
+                    "--listen",
+                    &format!("127.0.0.1:{}", self.port),
+                ])
+                .args(&self.args)
+                .args(["--network", "none", "--db"])
+                .arg(self.db.path())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ));
+        wait_listening(self.port);
+    }
 }
 
 /// `conveyor worker` named `name` on the engine `docker`, one slot.
@@ -279,6 +315,8 @@ pub struct ReportStage {
     /// `built`, `shared`, `cached`, `failed` or `pending`.
     pub source: String,
     pub worker: String,
+    /// How long its worker took to make it (built) or to find it (cached).
+    pub duration_ms: u64,
 }
 
 /// Every stage of every image of a report, in report order.
@@ -293,6 +331,7 @@ pub fn report_stages(report: &serde_json::Value) -> Vec<ReportStage> {
                 signature: text(&stage["signature"]),
                 source: text(&stage["source"]),
                 worker: text(&stage["worker"]),
+                duration_ms: stage["durationMs"].as_u64().unwrap_or_default(),
             });
         }
     }

@@ -114,41 +114,37 @@ fn a_new_engine_with_no_images_builds_nothing() {
     let embedded: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(all_from(&embedded, "cached"), signatures);
-    let finals: Vec<(String, String)> = embedded["images"]
+    // Per final image: its name, its last stage, and the tag the report gives it.
+    let finals: Vec<[String; 3]> = embedded["images"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|i| i["kind"] == "image")
-        .map(|i| {
-            let name = i["name"].as_str().unwrap().to_string();
-            (name, i["signature"].as_str().unwrap().to_string())
-        })
+        .map(|i| ["name", "signature", "tag"].map(|k| i[k].as_str().unwrap().to_string()))
         .collect();
     assert_eq!(finals.len(), 12, "{embedded}");
-    for (image, signature) in &finals {
+    let id = |reference: &str| {
+        let out = docker(
+            &engine2,
+            &["image", "inspect", "--format", "{{.Id}}", reference],
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    for [image, signature, latest] in &finals {
+        let stage = id(&format!("{repo}:{signature}"));
+        assert!(
+            !stage.is_empty(),
+            "the last stage of `{image}` is on engine 2"
+        );
         let tagged = tag.replace("{image}", image);
-        let inspect = docker(
-            &engine2,
-            &["image", "inspect", "--format", "{{.Id}}", &tagged],
-        );
-        let id = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
-        let stage = docker(
-            &engine2,
-            &[
-                "image",
-                "inspect",
-                "--format",
-                "{{.Id}}",
-                &format!("{repo}:{signature}"),
-            ],
-        );
-        assert!(!id.is_empty(), "`{tagged}` is tagged on engine 2");
-        assert_eq!(id, String::from_utf8_lossy(&stage.stdout).trim());
-        let _ = docker(&engine2, &["rmi", &tagged]);
+        for reference in [latest, &tagged] {
+            assert_eq!(id(reference), stage, "`{reference}` is tagged on engine 2");
+        }
+        let _ = docker(&engine2, &["rmi", latest, &tagged]);
     }
     let mut pulled = repo_tags(&engine2, &repo);
     pulled.sort();
-    let mut wanted: Vec<String> = finals.into_iter().map(|(_, s)| s).collect();
+    let mut wanted: Vec<String> = finals.into_iter().map(|[_, s, _]| s).collect();
     wanted.sort();
     wanted.dedup();
     assert_eq!(pulled, wanted, "only the final images are pulled");

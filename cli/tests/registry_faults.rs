@@ -249,17 +249,22 @@ impl Setup {
     }
 
     /// Stops the coordinator and checks its records against `registry` (see
-    /// [`recorded_stages_are_in_the_registry`]); removes the stages from engine 1.
-    fn check_records(mut self, registry: &OwnRegistry) -> Vec<String> {
+    /// [`recorded_stages_are_in_the_registry`]).
+    fn check_records(&mut self, registry: &OwnRegistry) -> Vec<String> {
         self.coordinator.kill();
-        let recorded = recorded_stages_are_in_the_registry(
+        recorded_stages_are_in_the_registry(
             self.coordinator.db.path(),
             self.dir.path(),
             registry,
             &self.repo,
-        );
+        )
+    }
+}
+
+impl Drop for Setup {
+    /// The stage images leave engine 1 with the test, passed or not.
+    fn drop(&mut self) {
         remove_repo_images(&engine1(), &self.repo);
-        recorded
     }
 }
 
@@ -267,7 +272,7 @@ impl Setup {
 fn a_registry_killed_and_restarted_mid_build_costs_retries_not_the_build() {
     let _serial = serial();
     let mut registry = OwnRegistry::start();
-    let setup = Setup::start("regdown", &registry, 3, &[]);
+    let mut setup = Setup::start("regdown", &registry, 3, &[]);
 
     // The install stage sleeps 3 s, then is committed and pushed: the registry is down from
     // its start until 4.5 s later, so the first push attempts fail and a later one (the
@@ -319,7 +324,7 @@ fn a_registry_that_stays_down_fails_the_build_naming_it() {
     let _serial = serial();
     let mut registry = OwnRegistry::start();
     // One attempt per stage: the worker's own retries are what this is about.
-    let setup = Setup::start("reggone", &registry, 1, &["--max-attempts", "1"]);
+    let mut setup = Setup::start("reggone", &registry, 1, &["--max-attempts", "1"]);
     let mut killed = false;
     let done = setup.build().finish(|event| {
         if event["stage"] == "install" && event["state"] == "STAGE_STATE_STARTED" && !killed {
@@ -358,7 +363,7 @@ fn a_registry_that_stays_down_fails_the_build_naming_it() {
 fn a_stage_deleted_from_the_registry_is_built_again() {
     let _serial = serial();
     let registry = OwnRegistry::start();
-    let setup = Setup::start("regdel", &registry, 0, &[]);
+    let mut setup = Setup::start("regdel", &registry, 0, &[]);
     let engine = engine1();
     let sources = |report: &serde_json::Value| -> Vec<(String, String)> {
         report_stages(report)

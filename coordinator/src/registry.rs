@@ -1,14 +1,19 @@
-//! Talking to image registries from the coordinator: today, resolving the current digest of a
-//! `fromLatest` base image (distribution API: HEAD on the manifest, `Docker-Content-Digest`).
+//! Talking to image registries from the coordinator: resolving the current digest of a
+//! `fromLatest` base image (distribution API: HEAD on the manifest, `Docker-Content-Digest`),
+//! and asking whether a recorded stage image is still there ([`StageImages`]).
 //!
 //! Registries on loopback (`localhost`, `127.0.0.1`, `[::1]`, any port) are spoken to over
 //! plain HTTP, as Docker does; every other registry over HTTPS. Access is anonymous for now;
 //! credentials come with the worker's registry support.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::Client;
 
@@ -71,6 +76,76 @@ pub async fn resolve_all(refs: &[LatestRef]) -> Result<BTreeMap<String, String>,
         }
     }
     Ok(out)
+}
+
+/// A boxed future, as a trait object's async method returns it.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Whether stage images are in their registry: asked before a build trusts a recorded stage
+/// it needs. [`RegistryImages`] asks the registry; [`MemoryImages`] is its in-memory twin.
+pub trait StageImages: Send + Sync + std::fmt::Debug {
+    /// Whether the registry holds `reference` (`HOST/PATH:TAG`). `Ok(false)` only when it
+    /// answers that it does not; an error when it does not answer (or refuses access).
+    fn exists<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+}
+
+/// [`StageImages`] over the distribution API: one manifest HEAD, anonymous.
+#[derive(Debug, Default)]
+pub struct RegistryImages;
+
+impl StageImages for RegistryImages {
+    fn exists<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move {
+            let parsed = reference::parse(reference)?;
+            let client = client_for(parsed.resolve_registry());
+            match client
+                .fetch_manifest_digest(&parsed, &RegistryAuth::Anonymous)
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(OciDistributionError::RegistryError { envelope, .. })
+                    if envelope.errors.iter().any(|e| {
+                        matches!(
+                            e.code,
+                            OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown
+                        )
+                    }) =>
+                {
+                    Ok(false)
+                }
+                Err(OciDistributionError::ServerError { code: 404, .. })
+                | Err(OciDistributionError::ImageManifestNotFoundError(_)) => Ok(false),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+}
+
+/// [`StageImages`] in memory: every reference exists but those made [`MemoryImages::missing`]
+/// (so fake workers that push nothing have their stages trusted).
+#[derive(Debug, Default)]
+pub struct MemoryImages {
+    missing: Mutex<HashSet<String>>,
+}
+
+impl MemoryImages {
+    /// From now on, `reference` is not in the registry.
+    pub fn missing(&self, reference: &str) {
+        if let Ok(mut missing) = self.missing.lock() {
+            missing.insert(reference.to_string());
+        }
+    }
+}
+
+impl StageImages for MemoryImages {
+    fn exists<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, String>> {
+        let missing = self
+            .missing
+            .lock()
+            .map(|m| m.contains(reference))
+            .unwrap_or(false);
+        Box::pin(async move { Ok(!missing) })
+    }
 }
 
 #[cfg(test)]

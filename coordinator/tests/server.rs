@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use conveyor_coordinator::registry::MemoryImages;
 use conveyor_coordinator::rpc::{BuildsService, WorkersService};
 use conveyor_coordinator::server::{self, ServerConfig};
 use conveyor_coordinator::store::{RocksStore, Store};
@@ -30,6 +31,8 @@ image: web\nfromImage: base\nshell:\n  setup: [\"echo web\"]\n";
 struct Coordinator {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// The registry as the coordinator sees it when it checks recorded stages.
+    images: Arc<MemoryImages>,
 }
 
 async fn start(db: &Path) -> Coordinator {
@@ -45,8 +48,12 @@ async fn start(db: &Path) -> Coordinator {
         }
     }
     let store: Arc<dyn Store> = Arc::new(store.expect("the DB opens"));
+    // The fake workers push nothing: the stages they report are in this registry unless a
+    // test says otherwise.
+    let images = Arc::new(MemoryImages::default());
     let config = ServerConfig {
         tick: Duration::from_millis(50),
+        images: images.clone(),
         ..ServerConfig::default()
     };
     let handle = server::start(store, config).await.expect("server starts");
@@ -59,7 +66,7 @@ async fn start(db: &Path) -> Coordinator {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
             .await;
     });
-    Coordinator { addr, task }
+    Coordinator { addr, task, images }
 }
 
 /// What fake workers were asked to run: (worker, signature).
@@ -303,6 +310,46 @@ async fn a_restarted_coordinator_finishes_its_builds() {
         after.iter().any(|(_, sig)| *sig == before[1].1),
         "the stalled stage ran again: {after:?}"
     );
+    w.abort();
+    c.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_stage_gone_from_the_registry_runs_again() {
+    let db = tempfile::tempdir().unwrap();
+    let c = start(db.path()).await;
+    let log: Log = Default::default();
+    let w = worker(c.addr, "w1", Behaviour::Works, log.clone());
+    let first = submit(c.addr, &["api"]).await;
+    assert_eq!(
+        finish(c.addr, &first).await.0,
+        BuildStatus::Succeeded as i32
+    );
+    let ran = log.lock().unwrap().clone();
+    assert_eq!(
+        ran.len(),
+        4,
+        "base from and install, api from and setup: {ran:?}"
+    );
+
+    // api's last stage vanishes from the registry: the next build checks it, finds out, and
+    // runs it again (and only it: its parent's image is there).
+    let (_, last) = ran.last().unwrap().clone();
+    c.images
+        .missing(&format!("localhost:5000/demo-stages:{last}"));
+    let again = submit(c.addr, &["api"]).await;
+    let (status, states) = finish(c.addr, &again).await;
+    assert_eq!(status, BuildStatus::Succeeded as i32);
+    for (sig, state) in &states {
+        let want = if *sig == last {
+            StageState::Built
+        } else {
+            StageState::Cached
+        };
+        assert_eq!(*state, want as i32, "{sig}: {states:?}");
+    }
+    assert_eq!(log.lock().unwrap().len(), 5);
+    assert_eq!(log.lock().unwrap()[4].1, last);
     w.abort();
     c.task.abort();
 }

@@ -23,7 +23,6 @@ use conveyor_proto::v1::{
 use conveyor_worker::agent::{self, AgentConfig};
 use conveyor_worker::credentials::Credentials;
 use conveyor_worker::remote::{AuthChannel, Remote, Token};
-use conveyor_worker::retry::Backoff;
 use conveyor_worker::{engine, executor};
 use tokio_stream::StreamExt;
 
@@ -527,9 +526,8 @@ async fn pull_missing(
         let (name, reference) = (name.to_string(), format!("{repo}:{sig}"));
         pulls.spawn(async move {
             let _permit = permits.acquire().await;
-            executor::ensure_image(&docker, &credentials, &reference, Backoff::default())
+            executor::pull_stage(&docker, &credentials, &reference)
                 .await
-                .map(|_| ())
                 .map_err(|e| Failure::environment(format!("Cannot get image `{name}`: {e}")))
         });
     }

@@ -116,6 +116,27 @@ impl Scheduler {
         Ok(events)
     }
 
+    /// Forgets that `signature` is done because its image turned out to be gone from the
+    /// registry: the next build that needs it queues it afresh. A task stays done while a
+    /// dependent in flight (waiting, ready or running) counts on it. Returns whether it was
+    /// forgotten.
+    pub fn forget(&mut self, signature: &str) -> bool {
+        let Some(&t) = self.by_sig.get(signature) else {
+            return false;
+        };
+        let relied_on = self.tasks[t].dependents.iter().any(|&d| {
+            matches!(
+                self.tasks[d].state,
+                State::Waiting | State::Ready | State::Running(_)
+            )
+        });
+        if self.tasks[t].state != State::Done || relied_on {
+            return false;
+        }
+        self.tasks[t].state = State::Idle;
+        true
+    }
+
     /// Checks dependencies and cycles; returns the indices of `specs` dependencies first.
     fn validate(&self, specs: &[StageSpec]) -> Result<Vec<usize>, SchedError> {
         let index: HashMap<&str, usize> = specs

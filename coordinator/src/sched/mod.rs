@@ -8,7 +8,8 @@
 //! Model (after cargo's `DependencyQueue` and NativeLink's scheduler):
 //! - A *task* is one signature. Tasks are shared by every build that needs them
 //!   (single-flight): at most one lease per signature at a time, and a signature that is done
-//!   (cached or completed) is never dispatched again by this scheduler.
+//!   (cached or completed) is never dispatched again by this scheduler, unless the caller
+//!   [`Scheduler::forget`]s it (its image turned out to be gone).
 //! - A task's *waiters* are the active builds still waiting for it. Its *owner* is the waiter
 //!   that queued it (it gets [`DoneSource::Built`], the others `Shared`); if the owner is
 //!   cancelled, ownership passes to the next waiter.

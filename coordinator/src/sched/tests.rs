@@ -397,3 +397,25 @@ fn a_hundred_thousand_stages_stay_cheap() {
         std::mem::size_of::<Task>()
     );
 }
+
+#[test]
+fn a_forgotten_stage_is_queued_again_unless_a_dependent_counts_on_it() {
+    let mut s = sched();
+    worker(&mut s, "w1", 1);
+    s.add_build("x", vec![st("a", &[]), st("b", &["a"])], 0)
+        .unwrap();
+    let (_, l) = take(&mut s, "w1", 0);
+    s.complete(l, 1);
+    // b waits no more for a, it is ready: a stays done.
+    assert!(!s.forget("a"));
+    let (_, l) = take(&mut s, "w1", 2);
+    s.complete(l, 3);
+    assert!(s.forget("a"));
+    assert!(!s.forget("a"), "only a done stage is forgotten");
+    assert!(!s.forget("unknown"));
+    let ev = s
+        .add_build("y", vec![st("a", &[]), cached(st("b", &["a"]))], 4)
+        .unwrap();
+    assert_eq!(ev, vec![queued("y", "a"), cached_ev("y", "b")]);
+    assert_eq!(take(&mut s, "w1", 5).0, "a");
+}

@@ -3,13 +3,15 @@
 //! The state task never blocks on disk or network.
 //!
 //! Planning (render, load, plan, `fromLatest` lookups) and preparing a build (store lookups,
-//! writing its record) happen in the caller's task before a submission reaches the state
-//! task, so the state task never waits on templates, the network or an fsync. Watchers get
-//! shared (`Arc`) events, copied into messages by their gRPC streams. Time is the
+//! writing its record, checking in the registry the recorded stages it needs: `verify`)
+//! happen in the caller's task before a submission reaches the state task, so the state task
+//! never waits on templates, the network or an fsync. Watchers get shared (`Arc`) events,
+//! copied into messages by their gRPC streams. Time is the
 //! wall clock in milliseconds, read by the state task only.
 //!
 //! On start, builds the store says were running are planned again from their stored
-//! submission and go on: stages recorded in the store are cache hits, the rest are queued.
+//! submission and go on: stages recorded in the store (and, where needed, still in the
+//! registry) are cache hits, the rest are queued.
 //! Workers reconnect by name; a result for a lease from before the restart is accepted by
 //! signature (stages are content-addressed).
 //!
@@ -19,6 +21,7 @@
 
 mod state;
 mod tasks;
+mod verify;
 mod worker;
 
 use std::sync::Arc;
@@ -33,6 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
 use crate::front;
+use crate::registry::{RegistryImages, StageImages};
 use crate::sched;
 use crate::store::{BuildStatus, Store};
 
@@ -46,6 +50,8 @@ pub struct ServerConfig {
     pub network: String,
     /// How often leases are checked for expiry.
     pub tick: Duration,
+    /// Where recorded stages a build needs are checked before they are trusted.
+    pub images: Arc<dyn StageImages>,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +63,7 @@ impl Default for ServerConfig {
             },
             network: String::new(),
             tick: Duration::from_millis(200),
+            images: Arc::new(RegistryImages),
         }
     }
 }
@@ -112,6 +119,7 @@ pub struct Handle {
     store: Arc<dyn Store>,
     /// Network for build containers, put into each stage task.
     network: String,
+    images: Arc<dyn StageImages>,
 }
 
 fn stopped() -> Status {
@@ -142,11 +150,12 @@ impl Handle {
         let (_, plan) = front::plan_project(project).await.map_err(|e| e.status())?;
         let store = self.store.clone();
         let network = self.network.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
+        let mut prepared = tokio::task::spawn_blocking(move || {
             state::prepare(store.as_ref(), &network, None, &plan, request)
         })
         .await
         .map_err(|e| Status::internal(format!("Preparing the build stopped: {e}")))??;
+        verify::check(&mut prepared, &self.store, &self.images).await;
         self.ask(|reply| Msg::Submit {
             prepared: Box::new(prepared),
             reply,
@@ -203,6 +212,7 @@ pub async fn start(store: Arc<dyn Store>, config: ServerConfig) -> Result<Handle
         tx: tx.clone(),
         store: store.clone(),
         network: config.network.clone(),
+        images: config.images.clone(),
     };
     let tick = config.tick;
     let network = config.network.clone();
@@ -231,8 +241,14 @@ pub async fn start(store: Arc<dyn Store>, config: ServerConfig) -> Result<Handle
         }
     }
     for (id, plan, request) in resumed {
-        let admitted = state::prepare(store.as_ref(), &network, Some(id.clone()), &plan, request)
-            .and_then(|p| state.admit(p));
+        let admitted =
+            match state::prepare(store.as_ref(), &network, Some(id.clone()), &plan, request) {
+                Ok(mut prepared) => {
+                    verify::check(&mut prepared, &store, &handle.images).await;
+                    state.admit(prepared)
+                }
+                Err(status) => Err(status),
+            };
         if let Err(status) = admitted {
             tracing::warn!("build {id} could not resume: {}", status.message());
         }

@@ -167,6 +167,9 @@ impl State {
     /// Starts a prepared build (see [`prepare`]).
     pub fn admit(&mut self, p: Prepared) -> Result<String, Status> {
         let now = now_ms();
+        for signature in &p.stale {
+            self.sched.forget(signature);
+        }
         // About four events per stage (queued, started, done, plus logs): reserve them once
         // instead of regrowing a large log.
         let expected_events = p.specs.len() * 4;
@@ -465,10 +468,13 @@ impl State {
 pub(super) struct Prepared {
     id: String,
     record: BuildRecord,
-    specs: Vec<StageSpec>,
-    infos: HashMap<String, StageInfo>,
+    pub specs: Vec<StageSpec>,
+    pub infos: HashMap<String, StageInfo>,
     stages: BTreeMap<String, (String, String)>,
     images: Vec<(String, Vec<(String, String)>)>,
+    /// Recorded stages found gone from the registry (see `verify`): the scheduler forgets
+    /// that they are done.
+    pub stale: Vec<String>,
 }
 
 /// Build ids of this process: `b<ms since the epoch, hex>-<n>`.
@@ -535,6 +541,7 @@ pub(super) fn prepare(
         infos: infos.into_iter().collect(),
         stages,
         images,
+        stale: Vec::new(),
     })
 }
 

@@ -16,11 +16,14 @@ pub fn stage_reference(repo: &str, signature: &str) -> String {
     format!("{repo}:{signature}")
 }
 
+/// The prefix of the repositories of stages kept in one worker's engine (no `--repo`).
+pub const LOCAL_STAGES: &str = "conveyor-stages/";
+
 /// The repository of a build's stages: the one asked for, or a local one per project (as
 /// werf keeps stages locally without `--repo`).
 pub fn stage_repo(requested: &str, project: &str) -> String {
     if requested.is_empty() {
-        format!("conveyor-stages/{project}")
+        format!("{LOCAL_STAGES}{project}")
     } else {
         requested.trim_end_matches('/').to_string()
     }

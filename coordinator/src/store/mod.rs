@@ -6,7 +6,9 @@
 //! for unit tests. Records are JSON: small, readable with `ldb`, and tolerant of added fields.
 //!
 //! Invariant: a stage record is written only after its image is in the registry (the worker
-//! reports a digest), so a recorded signature is always a cache hit that can be pulled.
+//! reports a digest), so a recorded signature is a cache hit that can be pulled, unless the
+//! image was deleted behind Conveyor's back: the server checks the recorded stages a build
+//! needs in the registry first and deletes the records of those gone (`server::verify`).
 
 mod memory;
 mod rocks;

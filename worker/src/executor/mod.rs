@@ -26,7 +26,6 @@ use conveyor_proto::v1::{FailureClass, StageTask, TaskKind};
 
 pub use config::ConfigError;
 pub use container::{remove_stale_containers, LOG_TAIL, SIGNATURE_LABEL};
-pub use images::ensure as ensure_image;
 pub use imports::ImportError;
 
 use crate::cache::Reference;
@@ -123,6 +122,23 @@ pub async fn publish_existing(
         .map_err(|e| StageError::Internal(e.to_string()))?;
     let credentials = credentials.for_stage_registry(&host);
     images::push(docker, &credentials, target, Backoff::default()).await
+}
+
+/// Makes the stage image `reference` present on this engine, pulling it from its registry
+/// when absent (with retries; the stage registry's credentials apply). For a stage found in
+/// the registry and needed here as an image, such as a final image to tag.
+pub async fn pull_stage(
+    docker: &Docker,
+    credentials: &Credentials,
+    reference: &str,
+) -> Result<(), StageError> {
+    let host = crate::cache::Reference::parse(reference)
+        .map(|r| r.host)
+        .map_err(|e| StageError::Internal(e.to_string()))?;
+    let credentials = credentials.for_stage_registry(&host);
+    images::ensure(docker, &credentials, reference, Backoff::default())
+        .await
+        .map(|_| ())
 }
 
 /// Runs `task` on `docker`, streaming the commands' output to `log`, and pushes the result,

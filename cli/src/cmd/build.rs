@@ -175,7 +175,13 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure {
-            kind: Kind::StageFailed,
+            // A stage that failed for want of Docker or the registry is the environment's
+            // fault (exit 3), not the stage's (exit 1).
+            kind: if outcome.environment {
+                Kind::Environment
+            } else {
+                Kind::StageFailed
+            },
             message: outcome
                 .failure
                 .unwrap_or_else(|| "the build did not succeed".to_string()),
@@ -277,6 +283,8 @@ fn say(bar: &indicatif::ProgressBar, line: impl std::fmt::Display) {
 struct Outcome {
     status: i32,
     failure: Option<String>,
+    /// The first failure was Docker's or the registry's (see `StageEvent.environment`).
+    environment: bool,
     /// Signature → (state, worker, duration ms).
     stages: BTreeMap<String, (i32, String, u64)>,
 }
@@ -300,6 +308,7 @@ async fn watch(
     let mut outcome = Outcome {
         status: BuildStatus::Unspecified as i32,
         failure: None,
+        environment: false,
         stages: BTreeMap::new(),
     };
     // One live line for people: stages done so far, by where they came from.
@@ -377,6 +386,7 @@ async fn watch(
                         "Stage `{}` of `{}` failed: {}",
                         s.stage, s.image, s.message
                     ));
+                    outcome.environment = s.environment;
                     if !keep_going && !cancelled {
                         cancelled = true;
                         say(
@@ -445,7 +455,8 @@ fn event_json(e: &conveyor_proto::v1::BuildEvent) -> serde_json::Value {
         Some(build_event::Event::Stage(s)) => json!({"seq": e.seq, "type": "stage",
             "image": s.image, "stage": s.stage, "signature": s.signature,
             "state": StageState::try_from(s.state).map(|x| x.as_str_name()).unwrap_or("?"),
-            "worker": s.worker, "message": s.message, "durationMs": s.duration_ms}),
+            "worker": s.worker, "message": s.message, "durationMs": s.duration_ms,
+            "environment": s.environment}),
         Some(build_event::Event::Log(l)) => json!({"seq": e.seq, "type": "log",
             "signature": l.signature, "worker": l.worker, "line": l.line, "stderr": l.stderr}),
         Some(build_event::Event::Finished(f)) => json!({"seq": e.seq, "type": "finished",

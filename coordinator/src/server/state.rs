@@ -2,7 +2,7 @@
 //! the connected workers. Everything that changes coordinator state happens here, one message
 //! at a time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,6 +39,8 @@ pub(super) struct Detail {
     pub worker: String,
     pub message: String,
     pub duration_ms: u64,
+    /// A failure caused by Docker or the registry (see `StageEvent.environment`).
+    pub environment: bool,
 }
 
 /// One build the server knows in this run.
@@ -71,6 +73,8 @@ pub(super) struct State {
     pub workers: BTreeMap<u64, Worker>,
     /// Lease → (connection, signature, dispatch time).
     pub leases: HashMap<u64, (u64, String, u64)>,
+    /// Signatures whose last attempt failed for want of Docker or the registry.
+    pub environment_failures: HashSet<String>,
     /// Results received this turn, recorded together by `flush_results`.
     pub pending: Vec<super::worker::Finished>,
     /// Builds that ended, to record in the next group commit (their watchers hear of the end
@@ -96,6 +100,7 @@ impl State {
             last_run: HashMap::new(),
             pending: vec![],
             ending: vec![],
+            environment_failures: HashSet::new(),
             next_conn: 1,
         }
     }
@@ -276,6 +281,7 @@ impl State {
             worker,
             message,
             duration_ms,
+            environment,
         } = d;
         let (image, stage) = self
             .builds
@@ -290,6 +296,7 @@ impl State {
             worker,
             message,
             duration_ms,
+            environment,
         };
         self.emit(build, build_event::Event::Stage(ev), now);
     }
@@ -374,16 +381,20 @@ impl State {
                     build,
                     signature,
                     reason,
-                } => self.stage_event(
-                    &build,
-                    &signature,
-                    StageState::Failed,
-                    Detail {
-                        message: reason,
-                        ..Detail::default()
-                    },
-                    now,
-                ),
+                } => {
+                    let environment = self.environment_failures.contains(&signature);
+                    self.stage_event(
+                        &build,
+                        &signature,
+                        StageState::Failed,
+                        Detail {
+                            message: reason,
+                            environment,
+                            ..Detail::default()
+                        },
+                        now,
+                    )
+                }
                 Event::TaskRequeued {
                     signature, reason, ..
                 } => {

@@ -122,8 +122,13 @@ impl State {
                 self.apply(events, now);
             }
             Some(worker_message::Msg::Failure(f)) => {
-                if self.leases.remove(&f.lease).is_none() {
+                let Some((_, signature, _)) = self.leases.remove(&f.lease) else {
                     return;
+                };
+                if f.class == FailureClass::Environment as i32 {
+                    self.environment_failures.insert(signature);
+                } else {
+                    self.environment_failures.remove(&signature);
                 }
                 let retryable = f.class != FailureClass::Stage as i32;
                 let events = self

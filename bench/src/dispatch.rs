@@ -160,24 +160,9 @@ pub async fn run(images: usize, workers: usize) -> Result<Run> {
 
 /// A worker that answers every assignment at once with a made-up result.
 pub async fn no_op_worker(addr: SocketAddr, name: String, clock: Arc<Mutex<Clock>>) -> Result<()> {
-    let mut client = WorkersClient::connect(format!("http://{addr}"))
-        .await
-        .context("worker connects")?;
-    let (tx, rx) = mpsc::channel(1024);
-    tx.send(WorkerMessage {
-        msg: Some(worker_message::Msg::Hello(Hello {
-            name,
-            // No-op work needs no slot limit: latency then measures the coordinator, not a
-            // queue waiting for free slots.
-            slots: 4096,
-            ..Default::default()
-        })),
-    })
-    .await?;
-    let mut inbound = client
-        .attach(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await?
-        .into_inner();
+    // No-op work needs no slot limit: latency then measures the coordinator, not a queue
+    // waiting for free slots.
+    let (tx, mut inbound) = attach(addr, name, 4096).await?;
     while let Some(msg) = inbound.next().await {
         let Some(coordinator_message::Msg::Assign(a)) = msg?.msg else {
             continue;
@@ -202,6 +187,35 @@ pub async fn no_op_worker(addr: SocketAddr, name: String, clock: Arc<Mutex<Clock
         .await?;
     }
     Ok(())
+}
+
+/// A fake worker's connection: says hello (`name`, `slots`) and returns the stream to send
+/// results on and the assignments coming in.
+pub async fn attach(
+    addr: SocketAddr,
+    name: String,
+    slots: u32,
+) -> Result<(
+    mpsc::Sender<WorkerMessage>,
+    tonic::Streaming<conveyor_proto::v1::CoordinatorMessage>,
+)> {
+    let mut client = WorkersClient::connect(format!("http://{addr}"))
+        .await
+        .context("worker connects")?;
+    let (tx, rx) = mpsc::channel(1024);
+    tx.send(WorkerMessage {
+        msg: Some(worker_message::Msg::Hello(Hello {
+            name,
+            slots,
+            ..Default::default()
+        })),
+    })
+    .await?;
+    let inbound = client
+        .attach(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await?
+        .into_inner();
+    Ok((tx, inbound))
 }
 
 /// The `p`-th percentile of sorted values.

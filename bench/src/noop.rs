@@ -3,6 +3,7 @@
 //! report) against a `conveyor coordinator` process whose store already holds every stage.
 //! The baseline in the same run is `conveyor plan` on the same project: the front end alone.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -11,7 +12,15 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use crate::dispatch::{no_op_worker, Clock};
+use anyhow::Context;
+use conveyor_proto::v1::{coordinator_message, worker_message, TaskResult, WorkerMessage};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::manifest::{OciDescriptor, OciImageManifest, OciManifest};
+use oci_client::{Client, Reference};
+use sha2::{Digest, Sha256};
+use tokio_stream::StreamExt;
+
+use crate::dispatch::attach;
 use crate::gen::{monorepo, Shape};
 use crate::procs::{self, spread};
 
@@ -59,14 +68,15 @@ pub fn run(bin: &Path, images: usize, runs: usize) -> Result<Noop> {
     let (_coordinator, url) = procs::coordinator(bin, &tmp.path().join("db"))?;
     let addr: SocketAddr = url.trim_start_matches("http://").parse()?;
 
-    // Two no-op workers prime the store: every stage is "built" once.
+    // Two stub workers prime the store: every stage is "built" once, as an empty image in the
+    // registry (the coordinator checks there that the recorded stages a build needs exist).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let clock = Arc::new(Mutex::new(Clock::default()));
+    let pushed = Arc::new(Mutex::new(HashSet::new()));
     let workers: Vec<_> = (0..2)
-        .map(|w| rt.spawn(no_op_worker(addr, format!("noop{w}"), clock.clone())))
+        .map(|w| rt.spawn(stub_worker(addr, format!("stub{w}"), pushed.clone())))
         .collect();
     let args = ["--coordinator", &url, "--repo", "localhost:5000/noop-bench"];
     let (cold_seconds, report) = procs::build(bin, &dir, &args)?;
@@ -104,4 +114,90 @@ pub fn run(bin: &Path, images: usize, runs: usize) -> Result<Noop> {
         noop_seconds,
         plan_seconds,
     })
+}
+
+/// The config blob every stub stage image shares: an image with no layers.
+const STUB_CONFIG: &[u8] =
+    br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+
+/// A worker that builds nothing: for each assignment it pushes an empty image (one shared
+/// config blob, no layers) to the stage's target in the local registry and reports success.
+/// `pushed` holds the repositories that have the config blob already.
+async fn stub_worker(
+    addr: SocketAddr,
+    name: String,
+    pushed: Arc<Mutex<HashSet<String>>>,
+) -> Result<()> {
+    let registry = Client::new(ClientConfig {
+        protocol: ClientProtocol::Http,
+        ..Default::default()
+    });
+    let config_digest = format!("sha256:{}", hex::encode(Sha256::digest(STUB_CONFIG)));
+    let manifest = OciManifest::Image(OciImageManifest {
+        config: OciDescriptor {
+            media_type: CONFIG_TYPE.into(),
+            digest: config_digest.clone(),
+            size: STUB_CONFIG.len() as i64,
+            ..Default::default()
+        },
+        layers: vec![],
+        ..Default::default()
+    });
+    let (tx, mut inbound) = attach(addr, name, 16).await?;
+    while let Some(msg) = inbound.next().await {
+        let Some(coordinator_message::Msg::Assign(a)) = msg?.msg else {
+            continue;
+        };
+        let Some(task) = a.task else { continue };
+        let (registry, manifest, config_digest, pushed, tx) = (
+            registry.clone(),
+            manifest.clone(),
+            config_digest.clone(),
+            pushed.clone(),
+            tx.clone(),
+        );
+        // A stage that cannot be pushed would leave the build waiting for ever: stop instead.
+        tokio::spawn(async move {
+            let pushed = async move {
+                let reference: Reference = task.target.parse()?;
+                let repository = format!("{}/{}", reference.registry(), reference.repository());
+                let fresh = pushed
+                    .lock()
+                    .map(|p| !p.contains(&repository))
+                    .unwrap_or(true);
+                if fresh {
+                    registry
+                        .push_blob(&reference, STUB_CONFIG.to_vec(), &config_digest)
+                        .await
+                        .with_context(|| format!("pushing the stub config to {repository}"))?;
+                    if let Ok(mut p) = pushed.lock() {
+                        p.insert(repository);
+                    }
+                }
+                let digest = registry
+                    .push_manifest(&reference, &manifest)
+                    .await
+                    .with_context(|| format!("pushing {}", task.target))?;
+                tx.send(WorkerMessage {
+                    msg: Some(worker_message::Msg::Result(TaskResult {
+                        lease: a.lease,
+                        signature: task.signature.clone(),
+                        reference: task.target,
+                        digest,
+                        size: 0,
+                        duration_ms: 0,
+                        reused: false,
+                    })),
+                })
+                .await?;
+                anyhow::Ok(())
+            };
+            if let Err(e) = pushed.await {
+                eprintln!("conveyor-bench noop: stub worker: {e:#}");
+                std::process::exit(1);
+            }
+        });
+    }
+    Ok(())
 }

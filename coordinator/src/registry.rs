@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -39,17 +39,26 @@ pub fn is_loopback(registry: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.starts_with("127.")
 }
 
+/// The client for `registry`: one per protocol for the whole process, shared (a clone shares
+/// its connection pool). Making a client loads the system's CA certificates, some 100 ms of
+/// CPU: a client per request made a no-op build of 1,000 images spend minutes on it.
 fn client_for(registry: &str) -> Client {
-    Client::new(ClientConfig {
-        protocol: if is_loopback(registry) {
-            ClientProtocol::Http
-        } else {
-            ClientProtocol::Https
-        },
-        connect_timeout: Some(Duration::from_secs(10)),
-        read_timeout: Some(Duration::from_secs(30)),
-        ..Default::default()
+    static HTTP: OnceLock<Client> = OnceLock::new();
+    static HTTPS: OnceLock<Client> = OnceLock::new();
+    let (cell, protocol) = if is_loopback(registry) {
+        (&HTTP, ClientProtocol::Http)
+    } else {
+        (&HTTPS, ClientProtocol::Https)
+    };
+    cell.get_or_init(|| {
+        Client::new(ClientConfig {
+            protocol,
+            connect_timeout: Some(Duration::from_secs(10)),
+            read_timeout: Some(Duration::from_secs(30)),
+            ..Default::default()
+        })
     })
+    .clone()
 }
 
 /// The digest the registry reports now for `r.reference`.
@@ -87,6 +96,14 @@ pub trait StageImages: Send + Sync + std::fmt::Debug {
     /// Whether the registry holds `reference` (`HOST/PATH:TAG`). `Ok(false)` only when it
     /// answers that it does not; an error when it does not answer (or refuses access).
     fn exists<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, String>>;
+
+    /// Every tag of the repository `reference` is in (its tag ignored): one listing instead of
+    /// a HEAD per reference. An error when the registry will not list them; the default, for
+    /// stores that cannot list, always errs (callers then ask [`StageImages::exists`]).
+    fn tags<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<HashSet<String>, String>> {
+        let _ = reference;
+        Box::pin(async { Err("listing tags is not supported".to_string()) })
+    }
 }
 
 /// [`StageImages`] over the distribution API: one manifest HEAD, anonymous.
@@ -119,13 +136,54 @@ impl StageImages for RegistryImages {
             }
         })
     }
+
+    /// `GET /v2/NAME/tags/list`, page after page (each asking for the tags after the last one
+    /// seen) until a page brings nothing new: registries cap pages differently, and the client
+    /// does not show the `Link` header. A repository the registry does not know has no tags.
+    fn tags<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<HashSet<String>, String>> {
+        Box::pin(async move {
+            let parsed = reference::parse(reference)?;
+            let client = client_for(parsed.resolve_registry());
+            let mut tags = HashSet::new();
+            let mut last: Option<String> = None;
+            loop {
+                let page = match client
+                    .list_tags(&parsed, &RegistryAuth::Anonymous, None, last.as_deref())
+                    .await
+                {
+                    Ok(page) => page.tags,
+                    Err(OciDistributionError::RegistryError { envelope, .. })
+                        if envelope
+                            .errors
+                            .iter()
+                            .any(|e| matches!(e.code, OciErrorCode::NameUnknown)) =>
+                    {
+                        vec![]
+                    }
+                    Err(OciDistributionError::ServerError { code: 404, .. }) => vec![],
+                    Err(e) => return Err(e.to_string()),
+                };
+                let before = tags.len();
+                last = page.iter().max().cloned();
+                tags.extend(page);
+                if tags.len() == before {
+                    return Ok(tags);
+                }
+            }
+        })
+    }
 }
 
 /// [`StageImages`] in memory: every reference exists but those made [`MemoryImages::missing`]
-/// (so fake workers that push nothing have their stages trusted).
+/// (so fake workers that push nothing have their stages trusted). It lists tags only once
+/// told which references are there ([`MemoryImages::listing`]); it counts the questions.
 #[derive(Debug, Default)]
 pub struct MemoryImages {
     missing: Mutex<HashSet<String>>,
+    /// The references a tag listing shows (less the missing ones); None: cannot list.
+    listed: Mutex<Option<HashSet<String>>>,
+    /// (HEADs, listings) asked so far.
+    asked: Mutex<(usize, usize)>,
 }
 
 impl MemoryImages {
@@ -135,16 +193,50 @@ impl MemoryImages {
             missing.insert(reference.to_string());
         }
     }
+
+    /// From now on tags can be listed, and these references are there.
+    pub fn listing(&self, references: impl IntoIterator<Item = String>) {
+        if let Ok(mut listed) = self.listed.lock() {
+            *listed = Some(references.into_iter().collect());
+        }
+    }
+
+    /// How many (HEADs, listings) were asked for.
+    pub fn asked(&self) -> (usize, usize) {
+        self.asked.lock().map(|a| *a).unwrap_or_default()
+    }
 }
 
 impl StageImages for MemoryImages {
     fn exists<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<bool, String>> {
+        if let Ok(mut asked) = self.asked.lock() {
+            asked.0 += 1;
+        }
         let missing = self
             .missing
             .lock()
             .map(|m| m.contains(reference))
             .unwrap_or(false);
         Box::pin(async move { Ok(!missing) })
+    }
+
+    fn tags<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<HashSet<String>, String>> {
+        let listed = self.listed.lock().ok().and_then(|l| l.clone());
+        let missing = self.missing.lock().map(|m| m.clone()).unwrap_or_default();
+        if let Ok(mut asked) = self.asked.lock() {
+            asked.1 += 1;
+        }
+        let repository = reference.rsplit_once(':').map_or(reference, |(r, _)| r);
+        let tags = listed.map(|listed| {
+            listed
+                .iter()
+                .filter(|r| !missing.contains(*r))
+                .filter_map(|r| r.rsplit_once(':'))
+                .filter(|(repo, _)| *repo == repository)
+                .map(|(_, tag)| tag.to_string())
+                .collect()
+        });
+        Box::pin(async move { tags.ok_or_else(|| "listing tags is not supported".to_string()) })
     }
 }
 

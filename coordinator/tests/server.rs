@@ -353,3 +353,48 @@ async fn a_recorded_stage_gone_from_the_registry_runs_again() {
     w.abort();
     c.task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_stages_are_checked_with_one_tag_listing_per_repository() {
+    let db = tempfile::tempdir().unwrap();
+    let c = start(db.path()).await;
+    let log: Log = Default::default();
+    let w = worker(c.addr, "w1", Behaviour::Works, log.clone());
+    let first = submit(c.addr, &["api", "web"]).await;
+    assert_eq!(
+        finish(c.addr, &first).await.0,
+        BuildStatus::Succeeded as i32
+    );
+    let ran: Vec<String> = log.lock().unwrap().iter().map(|(_, s)| s.clone()).collect();
+    assert_eq!(
+        ran.len(),
+        5,
+        "base from and install, api and web setup: {ran:?}"
+    );
+
+    // The registry lists its tags now; the last stage built (api's or web's setup, a stage
+    // nothing depends on) is not among them.
+    let gone = ran[4].clone();
+    c.images.listing(
+        ran.iter()
+            .filter(|s| **s != gone)
+            .map(|s| format!("localhost:5000/demo-stages:{s}")),
+    );
+    let again = submit(c.addr, &["api", "web"]).await;
+    let (status, states) = finish(c.addr, &again).await;
+    assert_eq!(status, BuildStatus::Succeeded as i32);
+    for (sig, state) in &states {
+        let want = if *sig == gone {
+            StageState::Built
+        } else {
+            StageState::Cached
+        };
+        assert_eq!(*state, want as i32, "{sig}: {states:?}");
+    }
+    assert_eq!(log.lock().unwrap().len(), 6);
+    // Round one: both images' last stages, from one listing; round two: the rebuilt stage's
+    // parent, from the same listing.
+    assert_eq!(c.images.asked(), (0, 1), "one listing, no HEAD");
+    w.abort();
+    c.task.abort();
+}

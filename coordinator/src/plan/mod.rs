@@ -134,72 +134,44 @@ pub fn plan(config: &Config, digests: &BTreeMap<String, String>) -> Result<Plan,
     }
     let edges = graph::edges(config);
     let order = graph::order(config, &edges)?;
-    let mut planned: BTreeMap<String, ImagePlan> = BTreeMap::new();
-    for idx in order {
-        let image = &config.images[idx];
-        let ctx = stages::Ctx {
-            config,
-            planned: &planned,
-            digests,
-        };
-        let stages = stages::stages(&ctx, image)?;
-        let mut depends_on: Vec<String> = edges[idx]
+    // Images are planned level by level (an image's level is one more than its dependencies'
+    // highest), each level's images on several threads at once when there are enough of them:
+    // a monorepo's thousands of leaf images make a few big levels. Should any image fail, the
+    // images are planned again one by one in `order`, so the error is the one a one-by-one walk
+    // meets first, whatever the threads did.
+    let mut level = vec![0usize; config.images.len()];
+    let mut levels: Vec<Vec<usize>> = vec![];
+    for &idx in &order {
+        let l = edges[idx]
             .iter()
-            .map(|e| config.images[e.to].name.clone())
-            .collect();
-        depends_on.sort();
-        depends_on.dedup();
-        let from = match &image.base {
-            Base::External { .. } => FromPlan {
-                kind: "external",
-                reference: stages
-                    .first()
-                    .and_then(|s| s.inputs.first())
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default(),
-            },
-            Base::Image { name, .. } => FromPlan {
-                kind: "image",
-                reference: name.clone(),
-            },
-            Base::Artifact { name, .. } => FromPlan {
-                kind: "artifact",
-                reference: name.clone(),
-            },
-            Base::None => FromPlan {
-                kind: "none",
-                reference: String::new(),
-            },
-        };
-        let mut notes = vec![];
-        if !image.git.is_empty() {
-            notes.push(format!(
-                "{} `git` entr{} not planned yet: their stages (gitArchive, gitCache, \
-                 gitLatestPatch) are left out of the signatures",
-                image.git.len(),
-                if image.git.len() == 1 {
-                    "y is"
-                } else {
-                    "ies are"
-                }
-            ));
+            .map(|e| level[e.to] + 1)
+            .max()
+            .unwrap_or(0);
+        level[idx] = l;
+        if levels.len() <= l {
+            levels.resize_with(l + 1, Vec::new);
         }
-        let signature = stages
-            .last()
-            .map(|s| s.signature.clone())
-            .unwrap_or_default();
-        planned.insert(
-            image.name.clone(),
-            ImagePlan {
-                name: image.name.clone(),
-                kind: image.kind.as_str(),
-                from,
-                depends_on,
-                stages,
-                signature,
-                notes,
-            },
-        );
+        levels[l].push(idx);
+    }
+    let mut planned: BTreeMap<String, ImagePlan> = BTreeMap::new();
+    'levels: for batch in &levels {
+        for plan in plan_batch(config, &edges, &planned, digests, batch) {
+            match plan {
+                Ok(plan) => {
+                    planned.insert(plan.name.clone(), plan);
+                }
+                Err(_) => {
+                    planned.clear();
+                    break 'levels;
+                }
+            }
+        }
+    }
+    if planned.len() < order.len() {
+        for &idx in &order {
+            let plan = plan_image(config, &edges, &planned, digests, idx)?;
+            planned.insert(plan.name.clone(), plan);
+        }
     }
     let images = config
         .images
@@ -209,6 +181,114 @@ pub fn plan(config: &Config, digests: &BTreeMap<String, String>) -> Result<Plan,
     Ok(Plan {
         project: config.project.clone(),
         images,
+    })
+}
+
+/// Plans the images `batch` (one level: none needs another of them) with `planned` holding
+/// all they need; on several threads when the batch is big enough to pay for them. In batch order.
+fn plan_batch(
+    config: &Config,
+    edges: &[Vec<graph::Edge>],
+    planned: &BTreeMap<String, ImagePlan>,
+    digests: &BTreeMap<String, String>,
+    batch: &[usize],
+) -> Vec<Result<ImagePlan, ConfigError>> {
+    /// Below this many images a batch is planned on the calling thread.
+    const PARALLEL_FROM: usize = 64;
+    let one = |&idx: &usize| plan_image(config, edges, planned, digests, idx);
+    if batch.len() < PARALLEL_FROM {
+        return batch.iter().map(one).collect();
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 {
+        return batch.iter().map(one).collect();
+    }
+    let chunk = batch.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = batch
+            .chunks(chunk)
+            .skip(1)
+            .map(|part| s.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        let mut out: Vec<_> = batch[..chunk.min(batch.len())].iter().map(one).collect();
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => out.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
+
+/// Plans image `idx`, whose dependencies are all in `planned`.
+fn plan_image(
+    config: &Config,
+    edges: &[Vec<graph::Edge>],
+    planned: &BTreeMap<String, ImagePlan>,
+    digests: &BTreeMap<String, String>,
+    idx: usize,
+) -> Result<ImagePlan, ConfigError> {
+    let image = &config.images[idx];
+    let ctx = stages::Ctx {
+        config,
+        planned,
+        digests,
+    };
+    let stages = stages::stages(&ctx, image)?;
+    let mut depends_on: Vec<String> = edges[idx]
+        .iter()
+        .map(|e| config.images[e.to].name.clone())
+        .collect();
+    depends_on.sort();
+    depends_on.dedup();
+    let from = match &image.base {
+        Base::External { .. } => FromPlan {
+            kind: "external",
+            reference: stages
+                .first()
+                .and_then(|s| s.inputs.first())
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+        },
+        Base::Image { name, .. } => FromPlan {
+            kind: "image",
+            reference: name.clone(),
+        },
+        Base::Artifact { name, .. } => FromPlan {
+            kind: "artifact",
+            reference: name.clone(),
+        },
+        Base::None => FromPlan {
+            kind: "none",
+            reference: String::new(),
+        },
+    };
+    let mut notes = vec![];
+    if !image.git.is_empty() {
+        notes.push(format!(
+            "{} `git` entr{} not planned yet: their stages (gitArchive, gitCache, \
+             gitLatestPatch) are left out of the signatures",
+            image.git.len(),
+            if image.git.len() == 1 {
+                "y is"
+            } else {
+                "ies are"
+            }
+        ));
+    }
+    let signature = stages
+        .last()
+        .map(|s| s.signature.clone())
+        .unwrap_or_default();
+    Ok(ImagePlan {
+        name: image.name.clone(),
+        kind: image.kind.as_str(),
+        from,
+        depends_on,
+        stages,
+        signature,
+        notes,
     })
 }
 

@@ -249,3 +249,49 @@ fn reverse_keys(doc: &str) -> String {
     blocks.reverse();
     blocks.concat()
 }
+
+/// A level of 300 images (more than enough to be planned on several threads) built on two
+/// bases: each image's signature is the one it gets when planned with its base alone, and an
+/// error is reported for the first failing image in document order.
+#[test]
+fn wide_levels_plan_on_threads_as_they_would_one_by_one() {
+    let base = "image: base\nfrom: busybox\nshell:\n  install: [\"echo base\"]\n";
+    let leaf =
+        |i: usize| format!("image: leaf{i}\nfromImage: base\nshell:\n  setup: [\"echo {i}\"]\n");
+    let docs: Vec<String> = std::iter::once(base.to_string())
+        .chain((0..300).map(leaf))
+        .collect();
+    let wide = planned(&docs.join("---\n"));
+    for i in [0, 1, 150, 299] {
+        let alone = planned(&format!("{base}---\n{}", leaf(i)));
+        let name = format!("leaf{i}");
+        assert_eq!(sig(&wide, &name), sig(&alone, &name), "{name}");
+    }
+    let images: Vec<&str> = wide.images.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(images.len(), 301);
+    assert_eq!(
+        images[..3],
+        ["base", "leaf0", "leaf1"],
+        "document order kept"
+    );
+
+    // Two leaves want digests that are missing: the first of them in the file is named.
+    let latest = |i: usize| {
+        format!("image: leaf{i}\nfrom: busybox:{i}\nfromLatest: true\nshell:\n  setup: [\"echo {i}\"]\n")
+    };
+    let mut docs = docs;
+    docs[101] = latest(100);
+    docs[251] = latest(250);
+    let config = load("werf.yaml", &format!("{META}---\n{}", docs.join("---\n"))).unwrap();
+    let digests = BTreeMap::from([(
+        "docker.io/library/busybox:250".to_string(),
+        "sha256:1".to_string(),
+    )]);
+    assert!(plan(&config, &digests)
+        .unwrap_err()
+        .to_string()
+        .contains("leaf100"));
+    let digests = BTreeMap::new();
+    let err = plan(&config, &digests).unwrap_err().to_string();
+    assert!(err.contains("leaf100") && !err.contains("leaf250"), "{err}");
+}

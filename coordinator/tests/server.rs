@@ -149,6 +149,11 @@ fn project(config: &str) -> Project {
 }
 
 async fn submit(addr: SocketAddr, images: &[&str]) -> String {
+    submit_to(addr, images, "localhost:5000/demo-stages").await
+}
+
+/// Submits a build whose stages go to `repo`.
+async fn submit_to(addr: SocketAddr, images: &[&str], repo: &str) -> String {
     let mut client = BuildsClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
@@ -156,7 +161,7 @@ async fn submit(addr: SocketAddr, images: &[&str]) -> String {
         .submit(SubmitRequest {
             project: Some(project(CONFIG)),
             images: images.iter().map(|s| s.to_string()).collect(),
-            repo: "localhost:5000/demo-stages".into(),
+            repo: repo.into(),
         })
         .await
         .unwrap()
@@ -395,6 +400,40 @@ async fn recorded_stages_are_checked_with_one_tag_listing_per_repository() {
     // Round one: both images' last stages, from one listing; round two: the rebuilt stage's
     // parent, from the same listing.
     assert_eq!(c.images.asked(), (0, 1), "one listing, no HEAD");
+    w.abort();
+    c.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_recorded_in_another_repository_is_not_a_cache_hit() {
+    let db = tempfile::tempdir().unwrap();
+    let c = start(db.path()).await;
+    let log: Log = Default::default();
+    let w = worker(c.addr, "w1", Behaviour::Works, log.clone());
+    let first = submit(c.addr, &["api"]).await;
+    assert_eq!(
+        finish(c.addr, &first).await.0,
+        BuildStatus::Succeeded as i32
+    );
+    assert_eq!(log.lock().unwrap().len(), 4);
+
+    // The same stages asked for in another repository: none of them is there yet.
+    let moved = submit_to(c.addr, &["api"], "localhost:5000/elsewhere").await;
+    let (status, states) = finish(c.addr, &moved).await;
+    assert_eq!(status, BuildStatus::Succeeded as i32);
+    assert!(
+        states.values().all(|s| *s == StageState::Built as i32),
+        "every stage built for the new repository: {states:?}"
+    );
+    assert_eq!(log.lock().unwrap().len(), 8);
+
+    // And there now: the next build there is all cached.
+    let again = submit_to(c.addr, &["api"], "localhost:5000/elsewhere").await;
+    let (_, states) = finish(c.addr, &again).await;
+    assert!(
+        states.values().all(|s| *s == StageState::Cached as i32),
+        "{states:?}"
+    );
     w.abort();
     c.task.abort();
 }

@@ -172,9 +172,9 @@ impl State {
     /// Starts a prepared build (see [`prepare`]).
     pub fn admit(&mut self, p: Prepared) -> Result<String, Status> {
         let now = now_ms();
-        for signature in &p.stale {
-            self.sched.forget(signature);
-        }
+        // Stages gone from the registry or recorded elsewhere: forgotten as done unless a
+        // build in flight counts on them; those forgotten run again, for this build's target.
+        let forgotten: HashSet<&String> = p.stale.iter().filter(|s| self.sched.forget(s)).collect();
         // About four events per stage (queued, started, done, plus logs): reserve them once
         // instead of regrowing a large log.
         let expected_events = p.specs.len() * 4;
@@ -183,7 +183,11 @@ impl State {
             .add_build(&p.id, p.specs, now)
             .map_err(|e| Status::internal(e.to_string()))?;
         for (sig, info) in p.infos {
-            self.stages.entry(sig).or_insert(info);
+            if forgotten.contains(&sig) {
+                self.stages.insert(sig, info);
+            } else {
+                self.stages.entry(sig).or_insert(info);
+            }
         }
         self.builds.insert(
             p.id.clone(),
@@ -506,11 +510,22 @@ pub(super) fn prepare(
     let cost = |label: &str| store.cost(label).ok().flatten().unwrap_or(1);
     let (mut specs, infos) = build_work(plan, &request.images, &repo, network, &cost)
         .map_err(Status::invalid_argument)?;
+    // A stage is cached when it is recorded where this build wants it. A record of the same
+    // signature in another repository (an earlier `--repo`, or the local engine) is not a hit:
+    // the stage is stale (the scheduler forgets it was done) and is built again here, and its
+    // new record replaces the old one.
+    let mut stale = vec![];
     for spec in &mut specs {
-        spec.cached = store
+        let target = infos.get(&spec.signature).map(|i| i.task.target.as_str());
+        let record = store
             .stage(&spec.signature)
-            .map_err(|e| Status::unavailable(e.to_string()))?
-            .is_some();
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        spec.cached = record
+            .as_ref()
+            .is_some_and(|r| Some(r.reference.as_str()) == target);
+        if record.is_some() && !spec.cached {
+            stale.push(spec.signature.clone());
+        }
     }
     let id = id.unwrap_or_else(|| {
         let n = NEXT_BUILD.fetch_add(1, Ordering::Relaxed);
@@ -552,7 +567,7 @@ pub(super) fn prepare(
         infos: infos.into_iter().collect(),
         stages,
         images,
-        stale: Vec::new(),
+        stale,
     })
 }
 

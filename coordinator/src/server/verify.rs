@@ -106,7 +106,7 @@ pub(super) async fn check(
     if let Ok(Err(e)) = deleted {
         tracing::warn!("forgetting stages gone from the registry: {e}");
     }
-    prepared.stale = missing;
+    prepared.stale.extend(missing);
 }
 
 /// Whether each `(signature, reference)` is in its registry: from the repository's tag list

@@ -169,6 +169,28 @@ async fn submit_to(addr: SocketAddr, images: &[&str], repo: &str) -> String {
         .build_id
 }
 
+/// A coordinator on a fresh DB with one working fake worker, after one successful build of
+/// `images`: (the DB, the coordinator, the worker's log, the worker).
+async fn built_once(
+    images: &[&str],
+) -> (
+    tempfile::TempDir,
+    Coordinator,
+    Log,
+    tokio::task::JoinHandle<()>,
+) {
+    let db = tempfile::tempdir().unwrap();
+    let c = start(db.path()).await;
+    let log: Log = Default::default();
+    let w = worker(c.addr, "w1", Behaviour::Works, log.clone());
+    let first = submit(c.addr, images).await;
+    assert_eq!(
+        finish(c.addr, &first).await.0,
+        BuildStatus::Succeeded as i32
+    );
+    (db, c, log, w)
+}
+
 /// Watches a build to its end: (final status, per signature the last stage state).
 async fn finish(addr: SocketAddr, build: &str) -> (i32, BTreeMap<String, i32>) {
     let mut client = BuildsClient::connect(format!("http://{addr}"))
@@ -321,15 +343,7 @@ async fn a_restarted_coordinator_finishes_its_builds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_stage_gone_from_the_registry_runs_again() {
-    let db = tempfile::tempdir().unwrap();
-    let c = start(db.path()).await;
-    let log: Log = Default::default();
-    let w = worker(c.addr, "w1", Behaviour::Works, log.clone());
-    let first = submit(c.addr, &["api"]).await;
-    assert_eq!(
-        finish(c.addr, &first).await.0,
-        BuildStatus::Succeeded as i32
-    );
+    let (_db, c, log, w) = built_once(&["api"]).await;
     let ran = log.lock().unwrap().clone();
     assert_eq!(
         ran.len(),
@@ -361,15 +375,7 @@ async fn a_recorded_stage_gone_from_the_registry_runs_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_stages_are_checked_with_one_tag_listing_per_repository() {
-    let db = tempfile::tempdir().unwrap();
-    let c = start(db.path()).await;
-    let log: Log = Default::default();
-    let w = worker(c.addr, "w1", Behaviour::Works, log.clone());
-    let first = submit(c.addr, &["api", "web"]).await;
-    assert_eq!(
-        finish(c.addr, &first).await.0,
-        BuildStatus::Succeeded as i32
-    );
+    let (_db, c, log, w) = built_once(&["api", "web"]).await;
     let ran: Vec<String> = log.lock().unwrap().iter().map(|(_, s)| s.clone()).collect();
     assert_eq!(
         ran.len(),
@@ -406,15 +412,7 @@ async fn recorded_stages_are_checked_with_one_tag_listing_per_repository() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stage_recorded_in_another_repository_is_not_a_cache_hit() {
-    let db = tempfile::tempdir().unwrap();
-    let c = start(db.path()).await;
-    let log: Log = Default::default();
-    let w = worker(c.addr, "w1", Behaviour::Works, log.clone());
-    let first = submit(c.addr, &["api"]).await;
-    assert_eq!(
-        finish(c.addr, &first).await.0,
-        BuildStatus::Succeeded as i32
-    );
+    let (_db, c, log, w) = built_once(&["api"]).await;
     assert_eq!(log.lock().unwrap().len(), 4);
 
     // The same stages asked for in another repository: none of them is there yet.

@@ -134,16 +134,29 @@ impl FileSource for RecordingFiles<'_> {
     }
 }
 
-/// The environment as `env` reads it, remembering which variables were set.
+/// The environment as `env` reads it (`overrides` first, then the process environment),
+/// remembering which variables were set.
 #[derive(Default)]
-pub struct RecordingEnv {
+pub struct RecordingEnv<'a> {
+    overrides: Option<&'a BTreeMap<String, String>>,
     read: std::cell::RefCell<BTreeMap<String, String>>,
 }
 
-impl RecordingEnv {
-    /// Looks `name` up in the process environment and remembers it when set.
+impl<'a> RecordingEnv<'a> {
+    /// An environment where `overrides` (from `--env K=V`) hide the process's variables.
+    pub fn with_overrides(overrides: &'a BTreeMap<String, String>) -> Self {
+        RecordingEnv {
+            overrides: Some(overrides),
+            read: Default::default(),
+        }
+    }
+
+    /// Looks `name` up and remembers it when set.
     pub fn get(&self, name: &str) -> Option<String> {
-        let value = std::env::var(name).ok()?;
+        let value = match self.overrides.and_then(|o| o.get(name)) {
+            Some(value) => value.clone(),
+            None => std::env::var(name).ok()?,
+        };
         self.read
             .borrow_mut()
             .insert(name.to_string(), value.clone());
@@ -156,16 +169,18 @@ impl RecordingEnv {
 }
 
 /// Renders a project from disk locally, recording what it reads, and returns the [`Project`]
-/// to send: the config, the files its templates read and the variables they used. Rendering
-/// it again on the coordinator gives the same text.
+/// to send: the config, the files its templates read and the variables they used (`env`
+/// first, then the process environment). Rendering it again on the coordinator gives the
+/// same text.
 pub fn project_from_dir(
     dir: &std::path::Path,
     config_name: &str,
     config: &str,
+    env: &BTreeMap<String, String>,
 ) -> Result<Project, FrontError> {
     let disk = crate::config::render::DirFiles::new(dir);
     let files = RecordingFiles::new(&disk);
-    let env = RecordingEnv::default();
+    let env = RecordingEnv::with_overrides(env);
     let lookup = |k: &str| env.get(k);
     let input = RenderInput {
         config_name,
@@ -183,4 +198,26 @@ pub fn project_from_dir(
         files: files.into_read().into_iter().collect(),
         env: env.into_read().into_iter().collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_submitted_project_carries_the_env_overrides_it_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = "project: p\nconfigVersion: 1\n---\nimage: a\nfrom: alpine\nshell:\n  \
+                      install: [\"echo {{ env \"CONVEYOR_TEST_OVERRIDDEN\" }}\"]\n";
+        let overrides = BTreeMap::from([
+            ("CONVEYOR_TEST_OVERRIDDEN".to_string(), "given".to_string()),
+            ("UNUSED".to_string(), "x".to_string()),
+        ]);
+        let project = project_from_dir(dir.path(), "werf.yaml", config, &overrides).unwrap();
+        // Only what the templates read travels, with the value they saw.
+        assert_eq!(
+            project.env.into_iter().collect::<Vec<_>>(),
+            [("CONVEYOR_TEST_OVERRIDDEN".to_string(), "given".to_string())]
+        );
+    }
 }

@@ -110,7 +110,8 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     }
     let (name, config) = args.project.read()?;
     let project =
-        front::project_from_dir(&args.project.dir, &name, &config).map_err(Failure::user)?;
+        front::project_from_dir(&args.project.dir, &name, &config, &args.project.env_map())
+            .map_err(Failure::user)?;
 
     // The coordinator: the one given, or an embedded one with a worker on the local engine.
     let mut embedded = None;

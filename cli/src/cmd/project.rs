@@ -1,6 +1,7 @@
 //! What `render`, `plan` (and later `build`) share: finding the project's config file and
-//! rendering it with the process environment.
+//! rendering it with `--env` variables over the process environment.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -17,9 +18,28 @@ pub struct ProjectArgs {
     /// The config file, relative to --dir (default: werf.yaml, or werf.yml if that is absent).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// A variable for the templates' `env` function, over the process environment
+    /// (repeatable: --env VERSION=1.2 --env TARGET=prod).
+    #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+}
+
+/// `K=V` → (K, V); K must be a non-empty name without `=`.
+fn parse_env(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!(
+            "`{arg}` is not K=V (a variable name, `=`, its value)"
+        )),
+    }
 }
 
 impl ProjectArgs {
+    /// The `--env` variables (a later one wins over an earlier one of the same name).
+    pub fn env_map(&self) -> BTreeMap<String, String> {
+        self.env.iter().cloned().collect()
+    }
+
     /// The config file's name (relative to the project dir, for messages) and its text.
     pub fn read(&self) -> Result<(String, String), Failure> {
         let path = config_path(&self.dir, self.config.as_deref())?;
@@ -52,7 +72,13 @@ impl ProjectArgs {
     ) -> Result<(render::Rendered, T), Failure> {
         let (name, source) = self.read()?;
         let files = DirFiles::new(&self.dir);
-        let env = |name: &str| std::env::var(name).ok();
+        let overrides = self.env_map();
+        let env = |name: &str| {
+            overrides
+                .get(name)
+                .cloned()
+                .or_else(|| std::env::var(name).ok())
+        };
         let input = RenderInput {
             config_name: &name,
             config: &source,

@@ -17,8 +17,8 @@ use conveyor_proto::v1::builds_server::BuildsServer;
 use conveyor_proto::v1::workers_client::WorkersClient;
 use conveyor_proto::v1::workers_server::WorkersServer;
 use conveyor_proto::v1::{
-    build_event, coordinator_message, worker_message, BuildStatus, Hello, Project, StageState,
-    SubmitRequest, TaskResult, WatchRequest, WorkerMessage,
+    build_event, coordinator_message, worker_message, BuildStatus, GetRequest, Hello, Project,
+    StageState, SubmitRequest, TaskResult, WatchRequest, WorkerMessage,
 };
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
@@ -36,6 +36,11 @@ struct Coordinator {
 }
 
 async fn start(db: &Path) -> Coordinator {
+    start_keeping(db, ServerConfig::default().keep_finished).await
+}
+
+/// A coordinator that keeps `keep_finished` finished builds in memory.
+async fn start_keeping(db: &Path, keep_finished: usize) -> Coordinator {
     // A previous coordinator on this DB may still be letting go of its lock.
     let mut store = None;
     for _ in 0..100 {
@@ -54,6 +59,7 @@ async fn start(db: &Path) -> Coordinator {
     let config = ServerConfig {
         tick: Duration::from_millis(50),
         images: images.clone(),
+        keep_finished,
         ..ServerConfig::default()
     };
     let handle = server::start(store, config).await.expect("server starts");
@@ -432,6 +438,61 @@ async fn a_stage_recorded_in_another_repository_is_not_a_cache_hit() {
         states.values().all(|s| *s == StageState::Cached as i32),
         "{states:?}"
     );
+    w.abort();
+    c.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_finished_builds_leave_memory_and_answer_from_the_store() {
+    let db = tempfile::tempdir().unwrap();
+    let c = start_keeping(db.path(), 1).await;
+    let log: Log = Default::default();
+    let w = worker(c.addr, "w1", Behaviour::Works, log.clone());
+    let first = submit(c.addr, &["api"]).await;
+    assert_eq!(
+        finish(c.addr, &first).await.0,
+        BuildStatus::Succeeded as i32
+    );
+    let second = submit(c.addr, &["web"]).await;
+    assert_eq!(
+        finish(c.addr, &second).await.0,
+        BuildStatus::Succeeded as i32
+    );
+
+    let mut client = BuildsClient::connect(format!("http://{}", c.addr))
+        .await
+        .unwrap();
+    let get = |id: &str| {
+        let request = GetRequest {
+            build_id: id.to_string(),
+        };
+        let mut client = client.clone();
+        async move { client.get(request).await.unwrap().into_inner() }
+    };
+    // The first build left memory when the second finished: the store still knows how it
+    // ended, without stage details; the second is still there in full.
+    let old = get(&first).await;
+    assert_eq!(old.status, BuildStatus::Succeeded as i32);
+    assert!(old.stages.is_empty(), "{old:?}");
+    assert_eq!(get(&second).await.stages.len(), 4);
+    let watched = client
+        .watch(WatchRequest {
+            build_id: first.clone(),
+            after: 0,
+        })
+        .await;
+    assert_eq!(watched.unwrap_err().code(), tonic::Code::NotFound);
+
+    // What the forgotten build used is asked for again: all cached, nothing runs.
+    let ran = log.lock().unwrap().len();
+    let third = submit(c.addr, &["api"]).await;
+    let (status, states) = finish(c.addr, &third).await;
+    assert_eq!(status, BuildStatus::Succeeded as i32);
+    assert!(
+        states.values().all(|s| *s == StageState::Cached as i32),
+        "{states:?}"
+    );
+    assert_eq!(log.lock().unwrap().len(), ran);
     w.abort();
     c.task.abort();
 }

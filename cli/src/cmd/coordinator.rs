@@ -46,6 +46,10 @@ pub struct CoordinatorArgs {
     /// Network for build containers (default: the engine's default network).
     #[arg(long, default_value = "")]
     network: String,
+    /// Finished builds kept in memory with their events, for late watchers; older ones are
+    /// dropped with what only they used (`Get` still answers their status from the DB).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    keep_finished: usize,
     /// File holding the token clients and workers must send (one line; the trailing line
     /// break is ignored). Without it, anyone who reaches the port may submit builds.
     #[arg(long, env = "CONVEYOR_TOKEN_FILE", value_name = "FILE")]
@@ -102,6 +106,7 @@ async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
     let store: Arc<dyn Store> = Arc::new(store);
     let mut config = ServerConfig {
         network: args.network,
+        keep_finished: args.keep_finished,
         ..ServerConfig::default()
     };
     config.sched.lease_ttl_ms = args.lease_ttl.as_millis() as u64;

@@ -188,6 +188,13 @@ impl Scheduler {
         Ok(order)
     }
 
+    /// Whether `signature` is waiting, ready or running for some build.
+    pub fn is_pending_signature(&self, signature: &str) -> bool {
+        self.by_sig
+            .get(signature)
+            .is_some_and(|&t| self.is_pending(t))
+    }
+
     fn is_pending(&self, t: usize) -> bool {
         matches!(
             self.tasks[t].state,

@@ -52,6 +52,10 @@ pub struct ServerConfig {
     pub tick: Duration,
     /// Where recorded stages a build needs are checked before they are trusted.
     pub images: Arc<dyn StageImages>,
+    /// Finished builds kept in memory with their events (for watchers that come late and
+    /// `Get` with stage details); older ones are dropped with what only they used, and
+    /// answer `Get` from the store.
+    pub keep_finished: usize,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +68,7 @@ impl Default for ServerConfig {
             network: String::new(),
             tick: Duration::from_millis(200),
             images: Arc::new(RegistryImages),
+            keep_finished: 32,
         }
     }
 }

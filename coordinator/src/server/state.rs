@@ -2,7 +2,7 @@
 //! the connected workers. Everything that changes coordinator state happens here, one message
 //! at a time.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -84,6 +84,11 @@ pub(super) struct State {
     /// `StageDone`s; `reused`: the worker found the image already built.
     pub last_run: HashMap<String, (String, u64, bool)>,
     pub next_conn: u64,
+    /// Finished builds still in memory, oldest first (see `ServerConfig::keep_finished`).
+    finished: VecDeque<String>,
+    /// Signature → how many builds in memory have it.
+    uses: HashMap<String, u32>,
+    keep_finished: usize,
 }
 
 impl State {
@@ -102,6 +107,9 @@ impl State {
             ending: vec![],
             environment_failures: HashSet::new(),
             next_conn: 1,
+            finished: VecDeque::new(),
+            uses: HashMap::new(),
+            keep_finished: config.keep_finished,
         }
     }
 
@@ -182,6 +190,9 @@ impl State {
             .sched
             .add_build(&p.id, p.specs, now)
             .map_err(|e| Status::internal(e.to_string()))?;
+        for sig in p.stages.keys() {
+            *self.uses.entry(sig.clone()).or_default() += 1;
+        }
         for (sig, info) in p.infos {
             if forgotten.contains(&sig) {
                 self.stages.insert(sig, info);
@@ -221,7 +232,10 @@ impl State {
         after: u64,
     ) -> Result<mpsc::Receiver<Arc<BuildEvent>>, Status> {
         let b = self.builds.get_mut(build).ok_or_else(|| {
-            Status::not_found(format!("No build `{build}` in this coordinator run"))
+            Status::not_found(format!(
+                "No build `{build}` in this coordinator's memory (a build that finished long \
+                 ago can still be asked for with Get)"
+            ))
         })?;
         let start = b.events.partition_point(|e| e.seq <= after);
         let backlog = &b.events[start..];
@@ -474,6 +488,33 @@ impl State {
         if let Some(b) = self.builds.get_mut(build) {
             b.finished = true;
             b.watchers.clear();
+            self.finished.push_back(build.to_string());
+        }
+        while self.finished.len() > self.keep_finished {
+            if let Some(oldest) = self.finished.pop_front() {
+                self.forget_build(&oldest);
+            }
+        }
+    }
+
+    /// Drops a finished build from memory, with the stage tasks and run details that no
+    /// other build in memory uses and the scheduler does not have in flight. A coordinator
+    /// that runs for months keeps what its recent builds need, not every stage it ever saw.
+    fn forget_build(&mut self, build: &str) {
+        let Some(b) = self.builds.remove(build) else {
+            return;
+        };
+        for sig in b.stages.keys() {
+            let Some(n) = self.uses.get_mut(sig) else {
+                continue;
+            };
+            *n = n.saturating_sub(1);
+            if *n == 0 && !self.sched.is_pending_signature(sig) {
+                self.uses.remove(sig);
+                self.stages.remove(sig);
+                self.last_run.remove(sig);
+                self.environment_failures.remove(sig);
+            }
         }
     }
 }

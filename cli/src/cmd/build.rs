@@ -258,6 +258,9 @@ async fn embedded_cluster(
         platform: info.platform,
         credentials: Arc::new(credentials),
     };
+    // Its build containers are labelled as the embedded worker's: a `conveyor worker` that
+    // restarts on the same engine leaves them alone.
+    conveyor_worker::executor::set_owner("embedded");
     // It holds the token of its own coordinator: it is never refused.
     let worker = tokio::spawn(async move {
         let _ = agent::run(docker, config, std::future::pending()).await;

@@ -95,16 +95,19 @@ async fn serve(args: WorkerArgs) -> Result<(), Failure> {
     let info = engine::info(&docker, &args.docker)
         .await
         .map_err(Failure::environment)?;
-    let removed = executor::remove_stale_containers(&docker)
-        .await
-        .map_err(Failure::environment)?;
-    if removed > 0 {
-        eprintln!("removed {removed} build containers left by a previous worker");
-    }
     let name = args.name.unwrap_or_else(|| {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
         format!("{}:{}", host.trim(), args.docker)
     });
+    // Build containers carry the worker's name: a restart under the same name removes what
+    // the previous run left, and never another worker's on a shared engine.
+    executor::set_owner(&name);
+    let removed = executor::remove_stale_containers(&docker)
+        .await
+        .map_err(Failure::environment)?;
+    if removed > 0 {
+        eprintln!("removed {removed} build containers left by a previous run of {name}");
+    }
     eprintln!(
         "conveyor worker {name}: engine {} ({}), coordinator {}",
         info.version, info.platform, args.coordinator

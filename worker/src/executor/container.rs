@@ -1,10 +1,12 @@
 //! Build containers: named `conveyor-<signature[:12]>-<random>`, labelled
-//! `conveyor.signature=<signature>`, and always removed.
+//! `conveyor.signature=<signature>` and `conveyor.owner=<worker name>`, and always removed.
 //!
 //! A [`BuildContainer`] removes its container when [`BuildContainer::remove`] is awaited, and,
 //! should the stage future be dropped first (a cancelled task), its `Drop` spawns a forced
 //! removal (which also kills a running container) on the current Tokio runtime. Containers
-//! left by a worker that died are found by name and label by [`remove_stale_containers`].
+//! left by a worker that died are found by name and labels by [`remove_stale_containers`] when
+//! it starts again under the same name; other workers' containers on a shared engine are left
+//! alone.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
@@ -23,6 +25,21 @@ use super::{LogLine, StageError};
 
 /// The label every build container carries.
 pub const SIGNATURE_LABEL: &str = "conveyor.signature";
+
+/// The label naming the worker that made a build container (see [`set_owner`]).
+pub const OWNER_LABEL: &str = "conveyor.owner";
+
+static OWNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names the owner of this process's build containers: the worker's name, set once at start
+/// (later calls are ignored). Unset, containers carry an empty owner.
+pub fn set_owner(name: &str) {
+    let _ = OWNER.set(name.to_string());
+}
+
+fn owner() -> &'static str {
+    OWNER.get().map_or("", String::as_str)
+}
 
 /// How many of the last log lines a failed stage reports.
 pub const LOG_TAIL: usize = 20;
@@ -96,10 +113,10 @@ impl BuildContainer {
             image: Some(spec.image.to_string()),
             entrypoint: Some(spec.entrypoint),
             user: spec.user,
-            labels: Some(HashMap::from([(
-                SIGNATURE_LABEL.to_string(),
-                spec.signature.to_string(),
-            )])),
+            labels: Some(HashMap::from([
+                (SIGNATURE_LABEL.to_string(), spec.signature.to_string()),
+                (OWNER_LABEL.to_string(), owner().to_string()),
+            ])),
             host_config: Some(HostConfig {
                 network_mode: (!spec.network.is_empty()).then(|| spec.network.to_string()),
                 ..Default::default()
@@ -253,14 +270,19 @@ fn is_build_container(name: &str, signature: &str) -> bool {
         .is_some_and(|rest| rest.len() == 16 && rest.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-/// Removes the build containers a previous run of the worker left on this engine; call it at
-/// start-up, before taking tasks (it would also remove a running stage's container).
+/// Removes the build containers a previous run of this worker (the same owner, see
+/// [`set_owner`]) left on this engine; call it at start-up, before taking tasks (it would also
+/// remove a running stage's container). Other owners' containers are left alone.
 /// Containers merely run from stage images (which carry the label too) are left alone: only
 /// those named like build containers are removed. Returns how many were removed.
 pub async fn remove_stale_containers(docker: &Docker) -> Result<usize, StageError> {
+    let mine = format!("{OWNER_LABEL}={}", owner());
     let opts = ListContainersOptionsBuilder::default()
         .all(true)
-        .filters(&HashMap::from([("label", vec![SIGNATURE_LABEL])]))
+        .filters(&HashMap::from([(
+            "label",
+            vec![SIGNATURE_LABEL, mine.as_str()],
+        )]))
         .build();
     let containers = docker
         .list_containers(Some(opts))

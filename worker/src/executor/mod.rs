@@ -25,7 +25,7 @@ use bollard::Docker;
 use conveyor_proto::v1::{FailureClass, StageTask, TaskKind};
 
 pub use config::ConfigError;
-pub use container::{remove_stale_containers, LOG_TAIL, SIGNATURE_LABEL};
+pub use container::{remove_stale_containers, set_owner, LOG_TAIL, OWNER_LABEL, SIGNATURE_LABEL};
 pub use imports::ImportError;
 
 use crate::cache::Reference;

@@ -19,6 +19,7 @@
 //! off the state task); a build's watchers hear of its end once it is written. A result releases its dependents at once: the image is already in the registry, so
 //! losing an unwritten record in a crash costs a rebuild, never a wrong cache hit.
 
+mod priority;
 mod state;
 mod tasks;
 mod verify;

@@ -152,28 +152,34 @@ impl State {
         let finished = std::mem::take(&mut self.pending);
         let ending = std::mem::take(&mut self.ending);
         let store = self.store.clone();
+        // Below dispatch's priority (see `priority`): results already released their
+        // dependents; recording them may wait a little on a busy machine.
         tokio::task::spawn_blocking(move || {
-            let costs: Vec<(String, u64)> = finished
-                .iter()
-                .map(|f| (f.label.clone(), f.record.duration_ms))
-                .collect();
-            let _ = store.record_costs(&costs);
-            let builds: Vec<String> = ending.iter().map(|(b, _)| b.id.clone()).collect();
-            let mut commit = Commit {
-                stages: finished.into_iter().map(|f| f.record).collect(),
-                ..Commit::default()
-            };
-            for (build, images) in ending {
-                commit.builds.push(build);
-                commit.images.extend(images);
-            }
-            let result = store.commit(&commit).map_err(|e| {
-                format!(
-                    "recording {} stage results and {} ended builds: {e}",
-                    commit.stages.len(),
-                    builds.len()
-                )
+            let result = super::priority::lowered(|| {
+                let costs: Vec<(String, u64)> = finished
+                    .iter()
+                    .map(|f| (f.label.clone(), f.record.duration_ms))
+                    .collect();
+                let _ = store.record_costs(&costs);
+                let builds: Vec<String> = ending.iter().map(|(b, _)| b.id.clone()).collect();
+                let mut commit = Commit {
+                    stages: finished.into_iter().map(|f| f.record).collect(),
+                    ..Commit::default()
+                };
+                for (build, images) in ending {
+                    commit.builds.push(build);
+                    commit.images.extend(images);
+                }
+                let result = store.commit(&commit).map_err(|e| {
+                    format!(
+                        "recording {} stage results and {} ended builds: {e}",
+                        commit.stages.len(),
+                        builds.len()
+                    )
+                });
+                (result, builds)
             });
+            let (result, builds) = result;
             let _ = me.blocking_send(super::Msg::Recorded { result, builds });
         });
     }

@@ -10,9 +10,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
-
-use anyhow::Context;
+use anyhow::{bail, Context, Result};
 use conveyor_proto::v1::{coordinator_message, worker_message, TaskResult, WorkerMessage};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::manifest::{OciDescriptor, OciImageManifest, OciManifest};
@@ -159,7 +157,7 @@ async fn stub_worker(
         );
         // A stage that cannot be pushed would leave the build waiting for ever: stop instead.
         tokio::spawn(async move {
-            let pushed = async move {
+            let work = async move {
                 let reference: Reference = task.target.parse()?;
                 let repository = format!("{}/{}", reference.registry(), reference.repository());
                 let fresh = pushed
@@ -193,7 +191,7 @@ async fn stub_worker(
                 .await?;
                 anyhow::Ok(())
             };
-            if let Err(e) = pushed.await {
+            if let Err(e) = work.await {
                 eprintln!("conveyor-bench noop: stub worker: {e:#}");
                 std::process::exit(1);
             }

@@ -136,9 +136,8 @@ impl FileSource for RecordingFiles<'_> {
 
 /// The environment as `env` reads it (`overrides` first, then the process environment),
 /// remembering which variables were set.
-#[derive(Default)]
 pub struct RecordingEnv<'a> {
-    overrides: Option<&'a BTreeMap<String, String>>,
+    overrides: &'a BTreeMap<String, String>,
     read: std::cell::RefCell<BTreeMap<String, String>>,
 }
 
@@ -146,14 +145,14 @@ impl<'a> RecordingEnv<'a> {
     /// An environment where `overrides` (from `--env K=V`) hide the process's variables.
     pub fn with_overrides(overrides: &'a BTreeMap<String, String>) -> Self {
         RecordingEnv {
-            overrides: Some(overrides),
+            overrides,
             read: Default::default(),
         }
     }
 
     /// Looks `name` up and remembers it when set.
     pub fn get(&self, name: &str) -> Option<String> {
-        let value = match self.overrides.and_then(|o| o.get(name)) {
+        let value = match self.overrides.get(name) {
             Some(value) => value.clone(),
             None => std::env::var(name).ok()?,
         };

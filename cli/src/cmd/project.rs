@@ -73,12 +73,8 @@ impl ProjectArgs {
         let (name, source) = self.read()?;
         let files = DirFiles::new(&self.dir);
         let overrides = self.env_map();
-        let env = |name: &str| {
-            overrides
-                .get(name)
-                .cloned()
-                .or_else(|| std::env::var(name).ok())
-        };
+        let recording = conveyor_coordinator::front::RecordingEnv::with_overrides(&overrides);
+        let env = |name: &str| recording.get(name);
         let input = RenderInput {
             config_name: &name,
             config: &source,

@@ -196,10 +196,12 @@ fn plan_batch(
     /// Below this many images a batch is planned on the calling thread.
     const PARALLEL_FROM: usize = 64;
     let one = |&idx: &usize| plan_image(config, edges, planned, digests, idx);
-    if batch.len() < PARALLEL_FROM {
-        return batch.iter().map(one).collect();
-    }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    // Asked only for a big batch: the answer reads cgroup files, too slow to ask per level.
+    let threads = if batch.len() < PARALLEL_FROM {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    };
     if threads < 2 {
         return batch.iter().map(one).collect();
     }

@@ -35,6 +35,10 @@ pub struct Run {
     pub seconds: f64,
     /// Dispatch latencies in milliseconds, sorted.
     pub latencies_ms: Vec<f64>,
+    /// CPU time of the whole process (coordinator, workers and client, user + system) from
+    /// submit to the build's end, per stage, in microseconds: steadier than latency on a busy
+    /// 2-core machine, and what latency under load is made of.
+    pub cpu_us_per_stage: f64,
 }
 
 /// When each stage's result was sent and its assignment arrived, as no-op workers see them.
@@ -101,6 +105,7 @@ pub async fn run(images: usize, workers: usize) -> Result<Run> {
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let mut client = BuildsClient::connect(format!("http://{addr}")).await?;
+    let cpu_before = cpu_seconds();
     let submitted = Instant::now();
     let build = client
         .submit(SubmitRequest {
@@ -129,6 +134,7 @@ pub async fn run(images: usize, workers: usize) -> Result<Run> {
         }
     }
     let seconds = submitted.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
     if status != Some(BuildStatus::Succeeded as i32) {
         return Err(anyhow!("the build ended with status {status:?}"));
     }
@@ -155,6 +161,7 @@ pub async fn run(images: usize, workers: usize) -> Result<Run> {
         stages: deps.len(),
         seconds,
         latencies_ms,
+        cpu_us_per_stage: cpu * 1e6 / deps.len().max(1) as f64,
     })
 }
 
@@ -263,6 +270,17 @@ pub async fn queued_rss(images: usize) -> Result<(usize, f64, f64)> {
         .map_err(|s| anyhow!("{}", s.message()))?;
     let (rss, peak) = rss_mb();
     Ok((info.stages.len(), rss, peak))
+}
+
+/// User + system CPU time of this process so far, in seconds (0 if it cannot be read).
+pub fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// (VmRSS, VmHWM) of this process in MB.

@@ -313,6 +313,7 @@ fn dispatch(images: usize, workers: usize, runs: usize, out: &Out) -> Result<()>
         .enable_all()
         .build()?;
     let (mut rates, mut p50s, mut p99s, mut curves) = (vec![], vec![], vec![], vec![]);
+    let mut cpus = vec![];
     let mut stages = 0;
     for i in 0..runs.max(1) {
         let r = rt.block_on(run(images, workers))?;
@@ -320,6 +321,7 @@ fn dispatch(images: usize, workers: usize, runs: usize, out: &Out) -> Result<()>
         rates.push(r.stages as f64 / r.seconds);
         p50s.push(percentile(&r.latencies_ms, 50.0));
         p99s.push(percentile(&r.latencies_ms, 99.0));
+        cpus.push(r.cpu_us_per_stage);
         let points = (0..=100)
             .map(|p| (p as f64, percentile(&r.latencies_ms, p as f64)))
             .collect();
@@ -331,10 +333,13 @@ fn dispatch(images: usize, workers: usize, runs: usize, out: &Out) -> Result<()>
     let (rate, rate_min, rate_max) = spread(&rates);
     let (p50, p50_min, p50_max) = spread(&p50s);
     let (p99, p99_min, p99_max) = spread(&p99s);
+    let (cpu, cpu_min, cpu_max) = spread(&cpus);
     let table = format!(
-        "| stages | workers | stages/s (min-max) | p50 ms (min-max) | p99 ms (min-max) |\n\
-         |---:|---:|---:|---:|---:|\n\
-         | {stages} | {workers} | {rate:.0} ({rate_min:.0}-{rate_max:.0}) | {p50:.2} ({p50_min:.2}-{p50_max:.2}) | {p99:.2} ({p99_min:.2}-{p99_max:.2}) |\n"
+        "| stages | workers | stages/s (min-max) | p50 ms (min-max) | p99 ms (min-max) | CPU µs/stage (min-max) |\n\
+         |---:|---:|---:|---:|---:|---:|\n\
+         | {stages} | {workers} | {rate:.0} ({rate_min:.0}-{rate_max:.0}) | {p50:.2} ({p50_min:.2}-{p50_max:.2}) | {p99:.2} ({p99_min:.2}-{p99_max:.2}) | {cpu:.1} ({cpu_min:.1}-{cpu_max:.1}) |\n\n\
+         CPU is the whole process's (coordinator, the no-op workers and the watching client) \
+         from submit to the build's end, divided by the stages.\n"
     );
     let dir = conveyor_bench::results::dir(out.results.as_deref());
     std::fs::create_dir_all(&dir)?;
@@ -353,7 +358,8 @@ fn dispatch(images: usize, workers: usize, runs: usize, out: &Out) -> Result<()>
         serde_json::json!({"stages": stages, "workers": workers, "runs": rates.len(),
             "stagesPerSecond": rate, "stagesPerSecondMin": rate_min, "stagesPerSecondMax": rate_max,
             "p50Ms": p50, "p50MsMin": p50_min, "p50MsMax": p50_max,
-            "p99Ms": p99, "p99MsMin": p99_min, "p99MsMax": p99_max}),
+            "p99Ms": p99, "p99MsMin": p99_min, "p99MsMax": p99_max,
+            "cpuMicrosPerStage": cpu, "cpuMicrosPerStageMin": cpu_min, "cpuMicrosPerStageMax": cpu_max}),
     )
 }
 

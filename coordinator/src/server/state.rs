@@ -69,7 +69,7 @@ pub(super) struct State {
     pub sched: Scheduler,
     pub builds: BTreeMap<String, Build>,
     /// Every stage of every build of this run, by signature.
-    pub stages: HashMap<String, StageInfo>,
+    pub stages: HashMap<String, Arc<StageInfo>>,
     pub workers: BTreeMap<u64, Worker>,
     /// Lease → (connection, signature, dispatch time).
     pub leases: HashMap<u64, (u64, String, u64)>,
@@ -525,7 +525,7 @@ pub(super) struct Prepared {
     id: String,
     record: BuildRecord,
     pub specs: Vec<StageSpec>,
-    pub infos: HashMap<String, StageInfo>,
+    pub infos: HashMap<String, Arc<StageInfo>>,
     stages: BTreeMap<String, (String, String)>,
     images: Vec<(String, Vec<(String, String)>)>,
     /// Recorded stages found gone from the registry (see `verify`): the scheduler forgets
@@ -548,7 +548,7 @@ pub(super) fn prepare(
 ) -> Result<Prepared, Status> {
     let now = now_ms();
     let repo = stage_repo(&request.repo, &plan.project);
-    let cost = |label: &str| store.cost(label).ok().flatten().unwrap_or(1);
+    let cost = |label: &str| store.cost(label).ok().flatten();
     let (mut specs, infos) = build_work(plan, &request.images, &repo, network, &cost)
         .map_err(Status::invalid_argument)?;
     // A stage is cached when it is recorded where this build wants it. A record of the same
@@ -605,7 +605,7 @@ pub(super) fn prepare(
         id,
         record,
         specs,
-        infos: infos.into_iter().collect(),
+        infos: infos.into_iter().map(|(s, i)| (s, Arc::new(i))).collect(),
         stages,
         images,
         stale,

@@ -37,6 +37,11 @@ pub struct StageInfo {
     pub task: StageTask,
     /// The stage's recorded inputs (kept with the stage record; they explain rebuilds).
     pub inputs: Vec<(String, String)>,
+    /// `IMAGE/STAGE`: the key of its cost history.
+    pub label: String,
+    /// The cost estimate the store had for `label` when the build was prepared; a finished
+    /// run's duration is folded into it (see `store::next_cost`).
+    pub cost: Option<u64>,
 }
 
 /// The scheduler's specs and the task of every stage of the images asked for (all if
@@ -46,7 +51,7 @@ pub fn build_work(
     images: &[String],
     repo: &str,
     network: &str,
-    cost: &dyn Fn(&str) -> u64,
+    cost: &dyn Fn(&str) -> Option<u64>,
 ) -> Result<(Vec<StageSpec>, BTreeMap<String, StageInfo>), String> {
     let selected = select(plan, images)?;
     let mut specs = vec![];
@@ -59,23 +64,26 @@ pub fn build_work(
             deps.sort();
             deps.dedup();
             let label = format!("{}/{}", image.name, stage.name);
+            let estimate = cost(&label);
             specs.push(StageSpec {
                 signature: stage.signature.clone(),
                 deps,
                 cached: false,
-                cost: cost(&label).max(1),
+                cost: estimate.unwrap_or(1).max(1),
                 kind: if stage.name == "from" && image.from.kind == "external" {
                     TaskKind::Pull
                 } else {
                     TaskKind::Build
                 },
-                label,
+                label: label.clone(),
             });
             infos.entry(stage.signature.clone()).or_insert(StageInfo {
                 image: image.name.clone(),
                 stage: stage.name.to_string(),
                 task,
                 inputs: stage.inputs.clone(),
+                label,
+                cost: estimate,
             });
         }
     }

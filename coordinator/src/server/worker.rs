@@ -6,16 +6,56 @@ use conveyor_proto::v1::{
     FailureClass, Hello, LogLine, WorkerMessage,
 };
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::state::State;
+use super::tasks::StageInfo;
 use super::WorkerSender;
 use crate::sched::LeaseId;
-use crate::store::{Commit, StageRecord};
+use crate::store::{next_cost, Commit, StageRecord};
 
-/// A stage record (and its cost sample) waiting for the next group commit.
+/// A stage result waiting for the next group commit. Its record (which copies the stage's
+/// inputs) is made on the commit's thread, not on the state task that dispatches.
 pub struct Finished {
-    record: StageRecord,
-    /// `IMAGE/STAGE`, the key of the cost history.
-    label: String,
+    info: Arc<StageInfo>,
+    signature: String,
+    reference: String,
+    digest: String,
+    size: u64,
+    created_ms: u64,
+    built_by: String,
+    duration_ms: u64,
+}
+
+impl Finished {
+    fn record(&self) -> StageRecord {
+        StageRecord {
+            signature: self.signature.clone(),
+            stage: self.info.stage.clone(),
+            reference: self.reference.clone(),
+            digest: self.digest.clone(),
+            size: self.size,
+            created_ms: self.created_ms,
+            built_by: self.built_by.clone(),
+            duration_ms: self.duration_ms,
+            inputs: self.info.inputs.clone(),
+        }
+    }
+}
+
+/// The stage records and new cost estimates of finished stages. A label's estimate folds in
+/// its samples in order, starting from what the store had when the stage's build was prepared
+/// (two builds of one label at once may each fold from that: estimates are advisory).
+fn records_and_costs(finished: &[Finished]) -> (Vec<StageRecord>, Vec<(String, u64)>) {
+    let mut costs: HashMap<&str, u64> = HashMap::new();
+    for f in finished {
+        let old = costs.get(f.info.label.as_str()).copied().or(f.info.cost);
+        costs.insert(&f.info.label, next_cost(old, f.duration_ms));
+    }
+    let records = finished.iter().map(Finished::record).collect();
+    let costs = costs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    (records, costs)
 }
 
 /// A connected worker stream.
@@ -91,29 +131,25 @@ impl State {
                 }
             }
             Some(worker_message::Msg::Result(r)) => {
-                let Some(info) = self.stages.get(&r.signature) else {
+                let Some(info) = self.stages.get(&r.signature).cloned() else {
                     tracing::warn!("worker {name} reported unknown stage {}", r.signature);
                     return;
                 };
-                // Recorded before the scheduler hears of it: a recorded stage is in the registry.
-                let record = StageRecord {
-                    signature: r.signature.clone(),
-                    stage: info.stage.clone(),
-                    reference: r.reference.clone(),
-                    digest: r.digest.clone(),
-                    size: r.size,
-                    created_ms: now,
-                    built_by: name.clone(),
-                    duration_ms: r.duration_ms,
-                    inputs: info.inputs.clone(),
-                };
-                let label = format!("{}/{}", info.image, info.stage);
                 self.last_run
                     .insert(r.signature.clone(), (name.clone(), r.duration_ms, r.reused));
                 // Dependents are released now; the record is written by the next group commit.
                 // Nothing waits for it: the image is already in the registry, so a crash before
                 // the write only costs rebuilding this stage later, never a wrong cache hit.
-                self.pending.push(Finished { record, label });
+                self.pending.push(Finished {
+                    info,
+                    signature: r.signature.clone(),
+                    reference: r.reference,
+                    digest: r.digest,
+                    size: r.size,
+                    created_ms: now,
+                    built_by: name.clone(),
+                    duration_ms: r.duration_ms,
+                });
                 let events = if self.leases.remove(&r.lease).is_some() {
                     self.sched.complete(LeaseId(r.lease), now)
                 } else {
@@ -156,14 +192,11 @@ impl State {
         // dependents; recording them may wait a little on a busy machine.
         tokio::task::spawn_blocking(move || {
             let result = super::priority::lowered(|| {
-                let costs: Vec<(String, u64)> = finished
-                    .iter()
-                    .map(|f| (f.label.clone(), f.record.duration_ms))
-                    .collect();
-                let _ = store.record_costs(&costs);
+                let (stages, costs) = records_and_costs(&finished);
                 let builds: Vec<String> = ending.iter().map(|(b, _)| b.id.clone()).collect();
                 let mut commit = Commit {
-                    stages: finished.into_iter().map(|f| f.record).collect(),
+                    stages,
+                    costs,
                     ..Commit::default()
                 };
                 for (build, images) in ending {
@@ -246,5 +279,56 @@ impl State {
         for conn in dead {
             self.gone(conn, now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(info: &Arc<StageInfo>, signature: &str, duration_ms: u64) -> Finished {
+        Finished {
+            info: info.clone(),
+            signature: signature.into(),
+            reference: format!("repo:{signature}"),
+            digest: "sha256:0".into(),
+            size: 1,
+            created_ms: 2,
+            built_by: "w1".into(),
+            duration_ms,
+        }
+    }
+
+    fn info(label: &str, cost: Option<u64>) -> Arc<StageInfo> {
+        Arc::new(StageInfo {
+            image: "app".into(),
+            stage: "install".into(),
+            task: Default::default(),
+            inputs: vec![("commands".into(), "make".into())],
+            label: label.into(),
+            cost,
+        })
+    }
+
+    #[test]
+    fn cost_samples_fold_into_the_recorded_estimate_in_order() {
+        let install = info("app/install", Some(1000));
+        let setup = info("app/setup", None);
+        let (records, mut costs) = records_and_costs(&[
+            finished(&install, "s1", 2000),
+            finished(&setup, "s2", 10),
+            finished(&install, "s3", 2250),
+        ]);
+        costs.sort();
+        // 1000 → (3·1000 + 2000)/4 = 1250 → (3·1250 + 2250)/4 = 1500; a first sample is taken as is.
+        assert_eq!(
+            costs,
+            vec![("app/install".into(), 1500), ("app/setup".into(), 10)]
+        );
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[2].signature, "s3");
+        assert_eq!(records[2].reference, "repo:s3");
+        assert_eq!(records[2].inputs, install.inputs);
+        assert_eq!(records[2].duration_ms, 2250);
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{next_cost, BuildRecord, ImageRecord, StageRecord, Store, StoreError, TaskRecord};
+use super::{BuildRecord, ImageRecord, StageRecord, Store, StoreError, TaskRecord};
 
 #[derive(Default)]
 struct Inner {
@@ -84,10 +84,11 @@ impl Store for MemoryStore {
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError> {
         self.with(|i| i.costs.get(key).copied())
     }
-    fn record_cost(&self, key: &str, duration_ms: u64) -> Result<(), StoreError> {
+    fn put_costs(&self, costs: &[(String, u64)]) -> Result<(), StoreError> {
         self.with(|i| {
-            let next = next_cost(i.costs.get(key).copied(), duration_ms);
-            i.costs.insert(key.to_string(), next);
+            for (key, ms) in costs {
+                i.costs.insert(key.clone(), *ms);
+            }
         })
     }
 }

@@ -148,19 +148,15 @@ pub trait Store: Send + Sync {
     fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
         self.put_stages(&commit.stages)?;
         commit.builds.iter().try_for_each(|b| self.put_build(b))?;
-        commit.images.iter().try_for_each(|i| self.put_image(i))
+        commit.images.iter().try_for_each(|i| self.put_image(i))?;
+        self.put_costs(&commit.costs)
     }
 
     /// The cost estimate (ms) for a kind of stage, e.g. `IMAGE/STAGE`, from past durations.
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError>;
-    /// Folds a measured duration into the estimate (moving average; not synced: advisory).
-    fn record_cost(&self, key: &str, duration_ms: u64) -> Result<(), StoreError>;
-    /// [`Store::record_cost`] for several samples at once (one write where the store can).
-    fn record_costs(&self, samples: &[(String, u64)]) -> Result<(), StoreError> {
-        samples
-            .iter()
-            .try_for_each(|(key, ms)| self.record_cost(key, *ms))
-    }
+    /// Sets cost estimates (the caller folds samples in with [`next_cost`]). Not synced on
+    /// their own: estimates are advisory.
+    fn put_costs(&self, costs: &[(String, u64)]) -> Result<(), StoreError>;
 }
 
 /// What one group commit writes.
@@ -169,9 +165,11 @@ pub struct Commit {
     pub stages: Vec<StageRecord>,
     pub builds: Vec<BuildRecord>,
     pub images: Vec<ImageRecord>,
+    /// New cost estimates: `IMAGE/STAGE` → milliseconds.
+    pub costs: Vec<(String, u64)>,
 }
 
-/// The moving average `record_cost` keeps: new = (3 * old + sample) / 4.
+/// The moving average of stage durations that cost estimates keep: new = (3 * old + sample) / 4.
 pub fn next_cost(old: Option<u64>, sample: u64) -> u64 {
     match old {
         None => sample,

@@ -1,7 +1,6 @@
 //! The [`Store`] in RocksDB: one column family per kind of record, a schema version under
 //! `meta`, synced writes for everything a crash must not lose.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
@@ -9,8 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{
-    next_cost, BuildRecord, Commit, ImageRecord, StageRecord, Store, StoreError, TaskRecord,
-    SCHEMA_VERSION,
+    BuildRecord, Commit, ImageRecord, StageRecord, Store, StoreError, TaskRecord, SCHEMA_VERSION,
 };
 
 const STAGES: &str = "stages";
@@ -213,24 +211,11 @@ impl Store for RocksStore {
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError> {
         self.get(COSTS, key)
     }
-    fn record_cost(&self, key: &str, duration_ms: u64) -> Result<(), StoreError> {
-        let next = next_cost(self.cost(key)?, duration_ms);
-        self.raw_put_unsynced(COSTS, key, &encode(&next)?)
-    }
-    fn record_costs(&self, samples: &[(String, u64)]) -> Result<(), StoreError> {
-        // Samples of one key in one call fold in order.
-        let mut next: HashMap<&str, u64> = HashMap::new();
-        for (key, ms) in samples {
-            let old = match next.get(key.as_str()) {
-                Some(v) => Some(*v),
-                None => self.cost(key)?,
-            };
-            next.insert(key, next_cost(old, *ms));
-        }
+    fn put_costs(&self, costs: &[(String, u64)]) -> Result<(), StoreError> {
         let family = self.family(COSTS)?;
         let mut batch = WriteBatch::default();
-        for (key, cost) in next {
-            batch.put_cf(family, key, encode(&cost)?);
+        for (key, cost) in costs {
+            batch.put_cf(family, key, encode(cost)?);
         }
         self.write(batch, false)
     }
@@ -247,6 +232,10 @@ impl Store for RocksStore {
         let family = self.family(IMAGES)?;
         for i in &commit.images {
             batch.put_cf(family, &i.key, encode(i)?);
+        }
+        let family = self.family(COSTS)?;
+        for (key, cost) in &commit.costs {
+            batch.put_cf(family, key, encode(cost)?);
         }
         self.write(batch, true)
     }

@@ -72,15 +72,13 @@ fn behaves(store: &dyn Store) {
     assert_eq!(store.image("p/app").unwrap(), Some(image));
 
     assert_eq!(store.cost("app/install").unwrap(), None);
-    store.record_cost("app/install", 1000).unwrap();
-    store.record_cost("app/install", 2000).unwrap();
-    assert_eq!(store.cost("app/install").unwrap(), Some(1250));
-    // Several samples at once fold in order, as one at a time would.
     store
-        .record_costs(&[("app/install".into(), 2250), ("app/setup".into(), 10)])
+        .put_costs(&[("app/install".into(), 1250), ("app/setup".into(), 10)])
         .unwrap();
-    assert_eq!(store.cost("app/install").unwrap(), Some(1500));
+    assert_eq!(store.cost("app/install").unwrap(), Some(1250));
     assert_eq!(store.cost("app/setup").unwrap(), Some(10));
+    assert_eq!(next_cost(None, 1000), 1000);
+    assert_eq!(next_cost(Some(1000), 2000), 1250);
 
     // A group commit: stage records, an ended build and its images, all or nothing.
     let mut ended = build("b3");
@@ -96,9 +94,11 @@ fn behaves(store: &dyn Store) {
             stages: vec![stage("c1"), stage("c2")],
             builds: vec![ended.clone()],
             images: vec![image.clone()],
+            costs: vec![("web/from".into(), 42)],
         })
         .unwrap();
     assert_eq!(store.stage("c2").unwrap(), Some(stage("c2")));
+    assert_eq!(store.cost("web/from").unwrap(), Some(42));
     assert_eq!(store.build("b3").unwrap(), Some(ended));
     assert_eq!(store.image("p/web").unwrap(), Some(image));
 }

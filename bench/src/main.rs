@@ -534,7 +534,11 @@ fn main() -> Result<()> {
             workers,
             runs,
             out,
-        } => dispatch(images, workers, runs, &out),
+        } => {
+            // The coordinator runs this way (see `os::without_huge_pages`).
+            conveyor_coordinator::os::without_huge_pages();
+            dispatch(images, workers, runs, &out)
+        }
         Command::Noop {
             images,
             runs,
@@ -568,7 +572,10 @@ fn main() -> Result<()> {
             docker(params, runs, conveyor, &out)
         }
         Command::Sim(args) => sim_command(args),
-        Command::Queue { images, out } => queue(images, &out),
+        Command::Queue { images, out } => {
+            conveyor_coordinator::os::without_huge_pages();
+            queue(images, &out)
+        }
         Command::Plan {
             images,
             runs,

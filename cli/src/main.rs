@@ -44,6 +44,13 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
 
+    // Long-running commands start many threads, each with heaps of its own: see the function.
+    if matches!(
+        cli.command,
+        Command::Build(_) | Command::Coordinator(_) | Command::Worker(_)
+    ) {
+        conveyor_coordinator::os::without_huge_pages();
+    }
     let outcome = match cli.command {
         Command::Render(args) => cmd::render::run(args),
         Command::Plan(args) => cmd::plan::run(args),

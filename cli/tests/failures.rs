@@ -9,7 +9,9 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{project, serial, stage, worker, worker_command, ClusterBuild, Coordinator, Killed};
+use common::{
+    project, serial, stage, worker, worker_command, ClusterBuild, Coordinator, Finished, Killed,
+};
 
 /// `conveyor build --coordinator URL` of a one-image project whose install stage takes 4 s;
 /// the project directory lives as long as the returned guard.
@@ -76,26 +78,35 @@ fn a_build_survives_a_worker_killed_mid_stage() {
     );
 }
 
-#[test]
-fn a_build_survives_its_coordinator_killed_and_restarted() {
+/// A one-worker cluster runs [`slow_build`] named `name`; once its install stage starts (the
+/// from stage done), `interrupt` does what it will to the coordinator, once. Returns the build.
+fn interrupted_mid_build(name: &str, mut interrupt: impl FnMut(&mut Coordinator)) -> Finished {
     let _serial = serial();
     let mut coordinator = Coordinator::start(&[]);
     let url = coordinator.url.clone();
     let _worker = worker(&url, "survivor", &common::engine1());
     std::thread::sleep(Duration::from_millis(500));
 
-    let (_dir, build) = slow_build(&url, &format!("restart{}", std::process::id()));
-    let mut restarted = false;
+    let (_dir, build) = slow_build(&url, &format!("{name}{}", std::process::id()));
+    let mut interrupted = false;
     let done = build.finish(|event| {
-        if event["stage"] == "install" && event["state"] == "STAGE_STATE_STARTED" && !restarted {
-            // The from stage is done; install runs: kill -9 the coordinator, start it again.
-            coordinator.kill();
-            std::thread::sleep(Duration::from_millis(300));
-            coordinator.restart();
-            restarted = true;
+        if event["stage"] == "install" && event["state"] == "STAGE_STATE_STARTED" && !interrupted {
+            interrupt(&mut coordinator);
+            interrupted = true;
         }
     });
-    assert!(restarted, "the coordinator was restarted mid-build");
+    assert!(interrupted, "the coordinator was interrupted mid-build");
+    done
+}
+
+#[test]
+fn a_build_survives_its_coordinator_killed_and_restarted() {
+    let done = interrupted_mid_build("restart", |coordinator| {
+        // kill -9 the coordinator, start it again.
+        coordinator.kill();
+        std::thread::sleep(Duration::from_millis(300));
+        coordinator.restart();
+    });
     assert!(
         done.status.success(),
         "the build succeeded across the restart: {}",
@@ -112,6 +123,27 @@ fn a_build_survives_its_coordinator_killed_and_restarted() {
         "built",
         "{}",
         done.report
+    );
+}
+
+#[test]
+fn a_coordinator_stops_on_sigterm_with_streams_open_and_its_build_resumes() {
+    let mut stopped = None;
+    let done = interrupted_mid_build("sigterm", |coordinator| {
+        // A worker stream and this build's watch are open: they must not keep it alive.
+        stopped = Some(coordinator.terminate());
+        coordinator.restart();
+    });
+    let (status, took) = stopped.expect("the coordinator was stopped");
+    assert!(status.success(), "a stopped coordinator exits 0: {status}");
+    assert!(
+        took < Duration::from_secs(10),
+        "it stops within its grace, not when streams end: took {took:?}"
+    );
+    assert!(
+        done.status.success(),
+        "the build succeeded on the restarted coordinator: {}",
+        done.stderr
     );
 }
 

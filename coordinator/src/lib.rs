@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod explain;
 pub mod front;
+pub mod os;
 pub mod plan;
 pub mod registry;
 pub mod rpc;

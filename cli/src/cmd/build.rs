@@ -210,6 +210,12 @@ async fn embedded_cluster(
         .db
         .clone()
         .unwrap_or_else(|| args.project.dir.join(".conveyor").join("db"));
+    // The coordinator checks recorded stages in --repo's registry: its client is made while
+    // the rest starts up.
+    if let Some(repo) = &args.repo {
+        let registry = repo.split('/').next().unwrap_or_default();
+        conveyor_coordinator::registry::warm_up(vec![registry.to_string()]);
+    }
     std::fs::create_dir_all(&db)
         .map_err(|e| Failure::user(format!("Cannot create `{}`: {e}", db.display())))?;
     let store: Arc<dyn Store> = Arc::new(RocksStore::open(&db).map_err(Failure::environment)?);

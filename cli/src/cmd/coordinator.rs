@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use conveyor_coordinator::registry;
 use conveyor_coordinator::rpc::{self, BuildsService, RequireToken, WorkersService};
 use conveyor_coordinator::server::{self, ServerConfig};
 use conveyor_coordinator::store::{RocksStore, Store, StoreError};
@@ -99,6 +100,8 @@ async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
         None => RequireToken::open(),
     };
     let tls = tls(&args)?;
+    // Builds check their recorded stages in a registry: a loopback one or one over TLS.
+    registry::warm_up(vec!["localhost".into(), "registry.invalid".into()]);
     let store = RocksStore::open(&args.db).map_err(|e| match e {
         StoreError::Schema { .. } => Failure::user(e),
         _ => Failure::environment(e),
@@ -157,12 +160,34 @@ async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
     let routes = rpc::routes(handle, auth.clone())
         .add_service(health)
         .add_service(InterceptedService::new(reflection, auth));
-    builder
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            crate::signal::stopped(),
-        )
-        .await
-        .map_err(Failure::environment)
+    // On SIGTERM or Ctrl-C it stops taking connections and lets requests in progress end. Worker
+    // streams and watches never end by themselves, so after SHUTDOWN_GRACE it stops anyway:
+    // its state is in the store (a result not yet written costs a rebuild, never a wrong cache
+    // hit), workers reconnect to its successor, and builds in flight resume there.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        crate::signal::stopped().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopping = |grace: Duration| {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        }
+    };
+    let serve = builder.add_routes(routes).serve_with_incoming_shutdown(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        stopping(Duration::ZERO),
+    );
+    tokio::select! {
+        served = serve => served.map_err(Failure::environment),
+        () = stopping(SHUTDOWN_GRACE) => {
+            eprintln!("conveyor coordinator stopped (worker streams and watches closed)");
+            Ok(())
+        }
+    }
 }
+
+/// How long a stopping coordinator waits for open streams to close before it exits.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);

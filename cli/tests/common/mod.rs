@@ -147,6 +147,23 @@ impl Coordinator {
         self.process = None;
     }
 
+    /// SIGTERM, as `docker stop` or Kubernetes would send; returns how it exited and how long
+    /// it took (it is killed after 30 s).
+    pub fn terminate(&mut self) -> (std::process::ExitStatus, Duration) {
+        let mut process = self.process.take().expect("the coordinator runs");
+        let pid = process.0.id().to_string();
+        let sent = Instant::now();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success(), "kill -TERM {pid}");
+        while sent.elapsed() < Duration::from_secs(30) {
+            if let Some(status) = process.0.try_wait().unwrap() {
+                return (status, sent.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the coordinator did not exit within 30 s of SIGTERM");
+    }
+
     /// Starts it (again) on the same port, database and arguments.
     pub fn restart(&mut self) {
         self.process = None;

@@ -240,9 +240,10 @@ impl Scheduler {
             .filter(|&&d| self.tasks[d].state == State::Ready)
             .map(|&d| self.key(d))
             .collect();
+        // Not added to `holds`: that is for signatures with no task yet, and this one has its
+        // task (tasks are never removed).
         if let Some(worker) = self.workers.get_mut(w) {
             worker.held.push(t);
-            worker.holds.insert(self.tasks[t].sig.to_string());
             worker.local.extend(ready);
         }
     }

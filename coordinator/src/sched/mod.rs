@@ -134,7 +134,8 @@ struct Worker {
     id: String,
     slots: u32,
     running: BTreeSet<LeaseId>,
-    /// Signatures it holds, known to the scheduler or not.
+    /// Signatures it said it holds when it connected: the holders of tasks made later. (Tasks
+    /// it holds that exist are in `held`.)
     holds: HashSet<String>,
     /// Tasks whose `holders` list it.
     held: Vec<usize>,

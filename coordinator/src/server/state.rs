@@ -186,6 +186,10 @@ impl State {
         // About four events per stage (queued, started, done, plus logs): reserve them once
         // instead of regrowing a large log.
         let expected_events = p.specs.len() * 4;
+        // Likewise the run details of the stages it may run: grown now, not by rehashing a
+        // large map between two results while workers wait.
+        self.last_run
+            .reserve(p.specs.iter().filter(|s| !s.cached).count());
         let events = self
             .sched
             .add_build(&p.id, p.specs, now)

@@ -246,6 +246,8 @@ impl State {
     pub fn dispatch(&mut self, now: u64) {
         let conns: Vec<u64> = self.workers.keys().copied().collect();
         let mut dead = vec![];
+        // Builds hear of the starts once every assignment is on its way: workers first.
+        let mut started = vec![];
         for conn in conns {
             let Some(name) = self.workers.get(&conn).map(|w| w.name.clone()) else {
                 continue;
@@ -269,13 +271,14 @@ impl State {
                 // result for an old lease is accepted by its signature.
                 self.leases
                     .insert(a.lease.0, (conn, a.signature.clone(), now));
-                self.apply(vec![a.started_event()], now);
+                started.push(a.started_event());
                 if !sent {
                     dead.push(conn);
                     break;
                 }
             }
         }
+        self.apply(started, now);
         for conn in dead {
             self.gone(conn, now);
         }

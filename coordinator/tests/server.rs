@@ -11,7 +11,10 @@ use std::time::Duration;
 use conveyor_coordinator::registry::MemoryImages;
 use conveyor_coordinator::rpc::{BuildsService, WorkersService};
 use conveyor_coordinator::server::{self, ServerConfig};
-use conveyor_coordinator::store::{RocksStore, Store};
+use conveyor_coordinator::store::{
+    BuildRecord, Commit, ImageRecord, MemoryStore, RocksStore, StageRecord, Store, StoreError,
+    TaskRecord,
+};
 use conveyor_proto::v1::builds_client::BuildsClient;
 use conveyor_proto::v1::builds_server::BuildsServer;
 use conveyor_proto::v1::workers_client::WorkersClient;
@@ -53,6 +56,11 @@ async fn start_keeping(db: &Path, keep_finished: usize) -> Coordinator {
         }
     }
     let store: Arc<dyn Store> = Arc::new(store.expect("the DB opens"));
+    serve(store, keep_finished).await.0
+}
+
+/// A coordinator over `store`: it and the server's handle.
+async fn serve(store: Arc<dyn Store>, keep_finished: usize) -> (Coordinator, server::Handle) {
     // The fake workers push nothing: the stages they report are in this registry unless a
     // test says otherwise.
     let images = Arc::new(MemoryImages::default());
@@ -65,14 +73,68 @@ async fn start_keeping(db: &Path, keep_finished: usize) -> Coordinator {
     let handle = server::start(store, config).await.expect("server starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let served = handle.clone();
     let task = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
-            .add_service(BuildsServer::new(BuildsService::new(handle.clone())))
-            .add_service(WorkersServer::new(WorkersService::new(handle)))
+            .add_service(BuildsServer::new(BuildsService::new(served.clone())))
+            .add_service(WorkersServer::new(WorkersService::new(served)))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
             .await;
     });
-    Coordinator { addr, task, images }
+    (Coordinator { addr, task, images }, handle)
+}
+
+/// A store whose group commits take `delay` before they write: a commit in flight lasts long
+/// enough to be seen.
+struct SlowCommits {
+    inner: Arc<dyn Store>,
+    delay: Duration,
+}
+
+impl Store for SlowCommits {
+    fn stage(&self, signature: &str) -> Result<Option<StageRecord>, StoreError> {
+        self.inner.stage(signature)
+    }
+    fn put_stage(&self, record: &StageRecord) -> Result<(), StoreError> {
+        self.inner.put_stage(record)
+    }
+    fn delete_stage(&self, signature: &str) -> Result<(), StoreError> {
+        self.inner.delete_stage(signature)
+    }
+    fn build(&self, id: &str) -> Result<Option<BuildRecord>, StoreError> {
+        self.inner.build(id)
+    }
+    fn put_build(&self, record: &BuildRecord) -> Result<(), StoreError> {
+        self.inner.put_build(record)
+    }
+    fn builds(&self) -> Result<Vec<BuildRecord>, StoreError> {
+        self.inner.builds()
+    }
+    fn put_task(&self, record: &TaskRecord) -> Result<(), StoreError> {
+        self.inner.put_task(record)
+    }
+    fn delete_task(&self, signature: &str) -> Result<(), StoreError> {
+        self.inner.delete_task(signature)
+    }
+    fn tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
+        self.inner.tasks()
+    }
+    fn image(&self, key: &str) -> Result<Option<ImageRecord>, StoreError> {
+        self.inner.image(key)
+    }
+    fn put_image(&self, record: &ImageRecord) -> Result<(), StoreError> {
+        self.inner.put_image(record)
+    }
+    fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        std::thread::sleep(self.delay);
+        self.inner.commit(commit)
+    }
+    fn cost(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.cost(key)
+    }
+    fn put_costs(&self, costs: &[(String, u64)]) -> Result<(), StoreError> {
+        self.inner.put_costs(costs)
+    }
 }
 
 /// What fake workers were asked to run: (worker, signature).
@@ -494,5 +556,54 @@ async fn old_finished_builds_leave_memory_and_answer_from_the_store() {
     );
     assert_eq!(log.lock().unwrap().len(), ran);
     w.abort();
+    c.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_returns_once_the_results_received_are_written() {
+    let written: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let store = Arc::new(SlowCommits {
+        inner: written.clone(),
+        delay: Duration::from_millis(500),
+    });
+    let (c, handle) = serve(store, ServerConfig::default().keep_finished).await;
+    let _w = worker(c.addr, "w1", Behaviour::Works, Default::default());
+    let build = submit(c.addr, &[]).await;
+
+    // The first stage a worker finished: its dependents go on, its record is being written.
+    let mut client = BuildsClient::connect(format!("http://{}", c.addr))
+        .await
+        .unwrap();
+    let mut events = client
+        .watch(WatchRequest {
+            build_id: build,
+            after: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let built = loop {
+        let e = tokio::time::timeout(Duration::from_secs(20), events.next())
+            .await
+            .expect("a stage is built in time")
+            .expect("the watch goes on")
+            .unwrap();
+        if let Some(build_event::Event::Stage(s)) = e.event {
+            if s.state == StageState::Built as i32 {
+                break s.signature;
+            }
+        }
+    };
+    assert_eq!(
+        written.stage(&built).unwrap(),
+        None,
+        "the commit is still in flight when the stage is reported built"
+    );
+    handle.drain().await.unwrap();
+    let record = written.stage(&built).unwrap();
+    assert!(
+        record.is_some(),
+        "after drain the stage {built} is recorded"
+    );
     c.task.abort();
 }

@@ -157,13 +157,15 @@ async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
         })?;
     }
     // Health stays open: probes (kubelet's `grpc:` probe) cannot send a token.
+    let server = handle.clone();
     let routes = rpc::routes(handle, auth.clone())
         .add_service(health)
         .add_service(InterceptedService::new(reflection, auth));
     // On SIGTERM or Ctrl-C it stops taking connections and lets requests in progress end. Worker
-    // streams and watches never end by themselves, so after SHUTDOWN_GRACE it stops anyway:
-    // its state is in the store (a result not yet written costs a rebuild, never a wrong cache
-    // hit), workers reconnect to its successor, and builds in flight resume there.
+    // streams and watches never end by themselves, so after SHUTDOWN_GRACE it stops anyway,
+    // once the results received are written (waiting at most another SHUTDOWN_GRACE): its
+    // state is in the store, workers reconnect to its successor, and builds in flight resume
+    // there.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         crate::signal::stopped().await;
@@ -180,13 +182,21 @@ async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
         tokio_stream::wrappers::TcpListenerStream::new(listener),
         stopping(Duration::ZERO),
     );
-    tokio::select! {
+    let outcome = tokio::select! {
         served = serve => served.map_err(Failure::environment),
-        () = stopping(SHUTDOWN_GRACE) => {
-            eprintln!("conveyor coordinator stopped (worker streams and watches closed)");
-            Ok(())
-        }
+        () = stopping(SHUTDOWN_GRACE) => Ok(()),
+    };
+    // What workers reported before the stop is written before the process ends.
+    match tokio::time::timeout(SHUTDOWN_GRACE, server.drain()).await {
+        Ok(Ok(())) => eprintln!("conveyor coordinator stopped; every result received is recorded"),
+        Ok(Err(status)) => eprintln!("conveyor coordinator stopped: {}", status.message()),
+        Err(_) => eprintln!(
+            "conveyor coordinator stopped with results still unrecorded after {} s (their \
+             stages will be built again)",
+            SHUTDOWN_GRACE.as_secs()
+        ),
     }
+    outcome
 }
 
 /// How long a stopping coordinator waits for open streams to close before it exits.

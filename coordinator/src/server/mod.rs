@@ -110,6 +110,10 @@ enum Msg {
     Gone {
         conn: u64,
     },
+    /// Answer once every result and ended build received so far is written.
+    Drain {
+        reply: oneshot::Sender<Result<(), Status>>,
+    },
     /// A group commit ended; `builds` are the finished builds it recorded.
     Recorded {
         result: Result<(), String>,
@@ -203,6 +207,12 @@ impl Handle {
 
     pub async fn worker_message(&self, conn: u64, msg: WorkerMessage) {
         let _ = self.tx.send(Msg::FromWorker { conn, msg }).await;
+    }
+
+    /// Waits until every stage result and ended build the server has received is written to
+    /// the store (a stopping coordinator calls it, so that what workers reported is kept).
+    pub async fn drain(&self) -> Result<(), Status> {
+        self.ask(|reply| Msg::Drain { reply }).await
     }
 
     pub async fn worker_gone(&self, conn: u64) {

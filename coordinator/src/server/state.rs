@@ -13,7 +13,7 @@ use conveyor_proto::v1::{
     StageState, SubmitRequest,
 };
 use prost::Message as _;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
 use super::tasks::{build_work, stage_repo, StageInfo};
@@ -84,6 +84,8 @@ pub(super) struct State {
     /// `StageDone`s; `reused`: the worker found the image already built.
     pub last_run: HashMap<String, (String, u64, bool)>,
     pub next_conn: u64,
+    /// Callers of `Handle::drain` waiting for the writes in flight and pending to end.
+    drained: Vec<oneshot::Sender<Result<(), Status>>>,
     /// Finished builds still in memory, oldest first (see `ServerConfig::keep_finished`).
     finished: VecDeque<String>,
     /// Signature → how many builds in memory have it.
@@ -107,6 +109,7 @@ impl State {
             ending: vec![],
             environment_failures: HashSet::new(),
             next_conn: 1,
+            drained: Vec::new(),
             finished: VecDeque::new(),
             uses: HashMap::new(),
             keep_finished: config.keep_finished,
@@ -131,6 +134,11 @@ impl State {
             }
             self.flush_results(now_ms());
             self.dispatch(now_ms());
+            if !self.writing && self.pending.is_empty() && self.ending.is_empty() {
+                for reply in self.drained.drain(..) {
+                    let _ = reply.send(Ok(()));
+                }
+            }
         }
     }
 
@@ -169,6 +177,8 @@ impl State {
                 Msg::FromWorker { conn, msg } => self.on_worker_message(conn, msg, now),
                 Msg::Gone { conn } => self.gone(conn, now),
                 Msg::Recorded { result, builds } => self.recorded(result, builds),
+                // Answered at the end of a turn once nothing is left to write.
+                Msg::Drain { reply } => self.drained.push(reply),
                 Msg::Tick => {
                     let events = self.sched.expire(now);
                     self.apply(events, now);

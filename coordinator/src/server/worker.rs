@@ -9,6 +9,7 @@ use conveyor_proto::v1::{
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::priority::Below;
 use super::state::State;
 use super::tasks::StageInfo;
 use super::WorkerSender;
@@ -189,9 +190,15 @@ impl State {
         let ending = std::mem::take(&mut self.ending);
         let store = self.store.clone();
         // Below dispatch's priority (see `priority`): results already released their
-        // dependents; recording them may wait a little on a busy machine.
+        // dependents; recording them may wait for an idle core. A commit that ends builds has
+        // watchers waiting for it: it only runs niced.
+        let below = if ending.is_empty() {
+            Below::Idle
+        } else {
+            Below::Nice
+        };
         tokio::task::spawn_blocking(move || {
-            let result = super::priority::lowered(|| {
+            let result = super::priority::lowered(below, || {
                 let (stages, costs) = records_and_costs(&finished);
                 let builds: Vec<String> = ending.iter().map(|(b, _)| b.id.clone()).collect();
                 let mut commit = Commit {

@@ -38,14 +38,16 @@ pub enum Below {
 pub fn lowered<T>(how: Below, f: impl FnOnce() -> T) -> T {
     #[cfg(target_os = "linux")]
     {
-        if how == Below::Idle && can_idle() && linux::policy() == libc::SCHED_OTHER {
-            if linux::set_policy(libc::SCHED_IDLE) {
-                let out = f();
-                if !linux::set_policy(libc::SCHED_OTHER) {
-                    tracing::warn!("could not restore a commit thread's scheduling policy");
-                }
-                return out;
+        if how == Below::Idle
+            && can_idle()
+            && linux::policy() == libc::SCHED_OTHER
+            && linux::set_policy(libc::SCHED_IDLE)
+        {
+            let out = f();
+            if !linux::set_policy(libc::SCHED_OTHER) {
+                tracing::warn!("could not restore a commit thread's scheduling policy");
             }
+            return out;
         }
         if can_renice() {
             let before = linux::nice();

@@ -14,8 +14,10 @@
 pub fn without_huge_pages() {
     #[cfg(target_os = "linux")]
     {
+        // prctl is variadic and reads its arguments as unsigned longs: pass them as such.
+        let (on, unused): (libc::c_ulong, libc::c_ulong) = (1, 0);
         // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
-        let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+        let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, on, unused, unused, unused) };
         if rc != 0 {
             tracing::debug!(
                 "transparent huge pages stay as they are: {}",

@@ -84,14 +84,34 @@ async fn serve(store: Arc<dyn Store>, keep_finished: usize) -> (Coordinator, ser
     (Coordinator { addr, task, images }, handle)
 }
 
-/// A store whose group commits take `delay` before they write: a commit in flight lasts long
-/// enough to be seen.
-struct SlowCommits {
+/// A store whose group commits wait until the test opens its gate: a commit stays in flight
+/// for as long as the test needs to look.
+struct GatedCommits {
     inner: Arc<dyn Store>,
-    delay: Duration,
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+    /// Commits fail (once through the gate) instead of writing.
+    fail: bool,
 }
 
-impl Store for SlowCommits {
+impl GatedCommits {
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+/// Opens the gate when dropped, so that a failing test's commit does not hold the runtime's
+/// shutdown forever.
+struct OpenOnDrop(Arc<GatedCommits>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
+impl Store for GatedCommits {
     fn stage(&self, signature: &str) -> Result<Option<StageRecord>, StoreError> {
         self.inner.stage(signature)
     }
@@ -126,7 +146,14 @@ impl Store for SlowCommits {
         self.inner.put_image(record)
     }
     fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
-        std::thread::sleep(self.delay);
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+        drop(open);
+        if self.fail {
+            return Err(StoreError::Db("the disk is full".into()));
+        }
         self.inner.commit(commit)
     }
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError> {
@@ -559,18 +586,31 @@ async fn old_finished_builds_leave_memory_and_answer_from_the_store() {
     c.task.abort();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drain_returns_once_the_results_received_are_written() {
+/// A coordinator over a [`GatedCommits`] store (failing its commits if `fail`) with one
+/// working fake worker, once a stage is reported built and its commit is held at the gate,
+/// with `Handle::drain` asked then: the store, a guard opening its gate when dropped, the
+/// coordinator, the drain's task, the stage's signature, the store written to.
+async fn first_stage_held_at_the_gate(
+    fail: bool,
+) -> (
+    Arc<GatedCommits>,
+    OpenOnDrop,
+    Coordinator,
+    tokio::task::JoinHandle<Result<(), tonic::Status>>,
+    String,
+    Arc<dyn Store>,
+) {
     let written: Arc<dyn Store> = Arc::new(MemoryStore::default());
-    let store = Arc::new(SlowCommits {
+    let store = Arc::new(GatedCommits {
         inner: written.clone(),
-        delay: Duration::from_millis(500),
+        open: Mutex::new(false),
+        opened: std::sync::Condvar::new(),
+        fail,
     });
-    let (c, handle) = serve(store, ServerConfig::default().keep_finished).await;
+    let guard = OpenOnDrop(store.clone());
+    let (c, handle) = serve(store.clone(), ServerConfig::default().keep_finished).await;
     let _w = worker(c.addr, "w1", Behaviour::Works, Default::default());
     let build = submit(c.addr, &[]).await;
-
-    // The first stage a worker finished: its dependents go on, its record is being written.
     let mut client = BuildsClient::connect(format!("http://{}", c.addr))
         .await
         .unwrap();
@@ -597,13 +637,46 @@ async fn drain_returns_once_the_results_received_are_written() {
     assert_eq!(
         written.stage(&built).unwrap(),
         None,
-        "the commit is still in flight when the stage is reported built"
+        "the commit is held at the gate"
     );
-    handle.drain().await.unwrap();
+    let draining = tokio::spawn(async move { handle.drain().await });
+    (store, guard, c, draining, built, written)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_returns_once_the_results_received_are_written() {
+    let (store, _open_at_the_end, c, draining, built, written) =
+        first_stage_held_at_the_gate(false).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !draining.is_finished(),
+        "drain waits while a commit is in flight"
+    );
+    store.open();
+    tokio::time::timeout(Duration::from_secs(20), draining)
+        .await
+        .expect("drain returns once the commits are written")
+        .unwrap()
+        .unwrap();
     let record = written.stage(&built).unwrap();
     assert!(
         record.is_some(),
         "after drain the stage {built} is recorded"
     );
+    c.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_says_so_when_a_write_failed() {
+    let (store, _open_at_the_end, c, draining, built, written) =
+        first_stage_held_at_the_gate(true).await;
+    store.open();
+    let answer = tokio::time::timeout(Duration::from_secs(20), draining)
+        .await
+        .expect("drain returns")
+        .unwrap();
+    let err = answer.expect_err("a failed write is not reported as recorded");
+    assert!(err.message().contains("failed"), "{}", err.message());
+    assert_eq!(written.stage(&built).unwrap(), None);
     c.task.abort();
 }

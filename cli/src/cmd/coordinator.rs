@@ -163,9 +163,10 @@ async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
         .add_service(InterceptedService::new(reflection, auth));
     // On SIGTERM or Ctrl-C it stops taking connections and lets requests in progress end. Worker
     // streams and watches never end by themselves, so after SHUTDOWN_GRACE it stops anyway,
-    // once the results received are written (waiting at most another SHUTDOWN_GRACE): its
-    // state is in the store, workers reconnect to its successor, and builds in flight resume
-    // there.
+    // once the results received are written (waiting at most another SHUTDOWN_GRACE for that;
+    // a write already in progress is always let finish, by the runtime's shutdown: RocksDB is
+    // not closed under it). Its state is in the store, workers reconnect to its successor,
+    // and builds in flight resume there.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         crate::signal::stopped().await;

@@ -211,6 +211,7 @@ impl Handle {
 
     /// Waits until every stage result and ended build the server has received is written to
     /// the store (a stopping coordinator calls it, so that what workers reported is kept).
+    /// An error when a write failed meanwhile.
     pub async fn drain(&self) -> Result<(), Status> {
         self.ask(|reply| Msg::Drain { reply }).await
     }

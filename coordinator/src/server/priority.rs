@@ -9,7 +9,11 @@
 //!   waits for them: dependents were released when the results came). The thread runs when a
 //!   core has nothing else to do.
 //! - [`Below::Nice`]: the nice value raised by [`NICE`], for commits that end builds (their
-//!   watchers wait for the write): they still yield to dispatch, but are never starved by it.
+//!   watchers wait for the write): they still yield to dispatch, but get a share of the CPU.
+//!   One commit runs at a time, so such a commit (and any other synced write, which RocksDB
+//!   queues behind the one in progress) can still wait behind an idle commit in flight, for
+//!   as long as both cores stay busy: dispatch bursts are short, and the measured gain below
+//!   was taken as worth that.
 //!
 //! Putting a thread back needs the right to raise its priority again (root, `CAP_SYS_NICE`,
 //! or a high enough `RLIMIT_NICE`), so a throwaway thread tries each round trip once; without
@@ -164,9 +168,6 @@ mod tests {
             libc::SCHED_OTHER
         };
         assert_eq!(inside, want);
-        // Without SCHED_IDLE it falls back to a nice value, also restored.
-        let (before, _, after) = around(Below::Idle, linux::nice);
-        assert_eq!(before, after);
     }
 
     #[test]

@@ -84,8 +84,11 @@ pub(super) struct State {
     /// `StageDone`s; `reused`: the worker found the image already built.
     pub last_run: HashMap<String, (String, u64, bool)>,
     pub next_conn: u64,
-    /// Callers of `Handle::drain` waiting for the writes in flight and pending to end.
-    drained: Vec<oneshot::Sender<Result<(), Status>>>,
+    /// Callers of `Handle::drain` waiting for the writes in flight and pending to end, each
+    /// with the count of failed commits when it asked.
+    drained: Vec<(oneshot::Sender<Result<(), Status>>, u64)>,
+    /// Group commits that failed since the start.
+    pub failed_commits: u64,
     /// Finished builds still in memory, oldest first (see `ServerConfig::keep_finished`).
     finished: VecDeque<String>,
     /// Signature → how many builds in memory have it.
@@ -110,6 +113,7 @@ impl State {
             environment_failures: HashSet::new(),
             next_conn: 1,
             drained: Vec::new(),
+            failed_commits: 0,
             finished: VecDeque::new(),
             uses: HashMap::new(),
             keep_finished: config.keep_finished,
@@ -135,8 +139,16 @@ impl State {
             self.flush_results(now_ms());
             self.dispatch(now_ms());
             if !self.writing && self.pending.is_empty() && self.ending.is_empty() {
-                for reply in self.drained.drain(..) {
-                    let _ = reply.send(Ok(()));
+                for (reply, failed_before) in self.drained.drain(..) {
+                    let answer = if self.failed_commits > failed_before {
+                        Err(Status::unavailable(
+                            "A write of stage results failed (see the log): those stages \
+                             will be built again",
+                        ))
+                    } else {
+                        Ok(())
+                    };
+                    let _ = reply.send(answer);
                 }
             }
         }
@@ -178,7 +190,7 @@ impl State {
                 Msg::Gone { conn } => self.gone(conn, now),
                 Msg::Recorded { result, builds } => self.recorded(result, builds),
                 // Answered at the end of a turn once nothing is left to write.
-                Msg::Drain { reply } => self.drained.push(reply),
+                Msg::Drain { reply } => self.drained.push((reply, self.failed_commits)),
                 Msg::Tick => {
                     let events = self.sched.expire(now);
                     self.apply(events, now);

@@ -39,8 +39,10 @@ pub struct StageInfo {
     pub inputs: Vec<(String, String)>,
     /// `IMAGE/STAGE`: the key of its cost history.
     pub label: String,
-    /// The cost estimate the store had for `label` when the build was prepared; a finished
-    /// run's duration is folded into it (see `store::next_cost`).
+    /// The cost estimate the store had for `label` when this stage was first prepared in the
+    /// coordinator's memory (a later build of the same signature shares it); a finished run's
+    /// duration is folded into it (see `store::next_cost`), so an estimate written meanwhile
+    /// for another signature of the label may be overwritten: estimates are advisory.
     pub cost: Option<u64>,
 }
 

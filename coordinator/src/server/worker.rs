@@ -46,8 +46,8 @@ impl Finished {
 }
 
 /// The stage records and new cost estimates of finished stages. A label's estimate folds in
-/// its samples in order, starting from what the store had when the stage's build was prepared
-/// (two builds of one label at once may each fold from that: estimates are advisory).
+/// its samples in order, starting from what the store had when the stage was first prepared
+/// (see `StageInfo::cost`: estimates are advisory).
 fn records_and_costs(finished: &[Finished]) -> (Vec<StageRecord>, Vec<(String, u64)>) {
     let mut costs: HashMap<&str, u64> = HashMap::new();
     for f in finished {
@@ -229,6 +229,7 @@ impl State {
     pub fn recorded(&mut self, result: Result<(), String>, builds: Vec<String>) {
         self.writing = false;
         if let Err(e) = result {
+            self.failed_commits += 1;
             tracing::error!("{e}");
         }
         for build in builds {

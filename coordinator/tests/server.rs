@@ -183,6 +183,17 @@ fn worker(
     behaviour: Behaviour,
     log: Log,
 ) -> tokio::task::JoinHandle<()> {
+    worker_with_slots(addr, name, behaviour, log, 2)
+}
+
+/// [`worker`] with `slots` build slots.
+fn worker_with_slots(
+    addr: SocketAddr,
+    name: &str,
+    behaviour: Behaviour,
+    log: Log,
+    slots: u32,
+) -> tokio::task::JoinHandle<()> {
     let name = name.to_string();
     tokio::spawn(async move {
         let mut answered = 0;
@@ -193,7 +204,7 @@ fn worker(
         tx.send(WorkerMessage {
             msg: Some(worker_message::Msg::Hello(Hello {
                 name: name.clone(),
-                slots: 2,
+                slots,
                 ..Default::default()
             })),
         })
@@ -678,5 +689,39 @@ async fn drain_says_so_when_a_write_failed() {
     let err = answer.expect_err("a failed write is not reported as recorded");
     assert!(err.message().contains("failed"), "{}", err.message());
     assert_eq!(written.stage(&built).unwrap(), None);
+    c.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_many_slots_takes_a_burst_larger_than_the_default_outbox() {
+    // 600 images from 600 different bases: 600 pulls ready at once, all for the one worker.
+    let mut config = String::from("project: burst\nconfigVersion: 1\n");
+    for i in 0..600 {
+        config.push_str(&format!("---\nimage: i{i}\nfrom: base{i}:1\n"));
+    }
+    let db = tempfile::tempdir().unwrap();
+    let c = start(db.path()).await;
+    let log: Log = Default::default();
+    let _w = worker_with_slots(c.addr, "wide", Behaviour::Works, log.clone(), 1000);
+    let mut client = BuildsClient::connect(format!("http://{}", c.addr))
+        .await
+        .unwrap();
+    let build = client
+        .submit(SubmitRequest {
+            project: Some(project(&config)),
+            images: vec![],
+            repo: "localhost:5000/burst-stages".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .build_id;
+    let (status, _) = finish(c.addr, &build).await;
+    assert_eq!(status, BuildStatus::Succeeded as i32);
+    assert_eq!(
+        log.lock().unwrap().len(),
+        600,
+        "each pull ran once, on the worker that was never dropped"
+    );
     c.task.abort();
 }

@@ -25,7 +25,11 @@ impl WorkersService {
 }
 
 /// Messages to one worker, bounded: a worker that stops reading is dropped, not buffered.
+/// The bound is at least twice its slots (one assignment per free slot in a turn, and their
+/// cancels), so that a burst of ready stages never looks like a worker that stopped reading.
 const OUTBOX: usize = 256;
+/// The largest outbox, whatever slots a worker claims.
+const MAX_OUTBOX: usize = 1 << 16;
 
 #[tonic::async_trait]
 impl Workers for WorkersService {
@@ -48,7 +52,10 @@ impl Workers for WorkersService {
                 ))
             }
         };
-        let (tx, rx) = tokio::sync::mpsc::channel(OUTBOX);
+        let capacity = (hello.slots as usize)
+            .saturating_mul(2)
+            .clamp(OUTBOX, MAX_OUTBOX);
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity);
         let conn = self.server.worker_hello(hello, tx).await?;
         let server = self.server.clone();
         tokio::spawn(async move {

@@ -198,7 +198,7 @@ impl State {
             Below::Nice
         };
         tokio::task::spawn_blocking(move || {
-            let result = super::priority::lowered(below, || {
+            let (result, builds) = super::priority::lowered(below, || {
                 let (stages, costs) = records_and_costs(&finished);
                 let builds: Vec<String> = ending.iter().map(|(b, _)| b.id.clone()).collect();
                 let mut commit = Commit {
@@ -219,7 +219,6 @@ impl State {
                 });
                 (result, builds)
             });
-            let (result, builds) = result;
             let _ = me.blocking_send(super::Msg::Recorded { result, builds });
         });
     }

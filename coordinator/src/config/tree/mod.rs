@@ -11,6 +11,8 @@
 //! keeps the tree simple and acyclic). Merge keys (`<<`) are not supported and are reported by
 //! the model as unknown keys.
 
+mod block;
+
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
@@ -210,8 +212,40 @@ fn shift_lines(node: &mut Node, by: usize) {
     }
 }
 
-/// Parses a stream on this thread.
+/// Parses a stream on this thread: each document with the fast block reader (see [`block`])
+/// when it can, otherwise with yaml-rust2. Should yaml-rust2 find an error in a document, the
+/// whole stream is read again by yaml-rust2 alone, so errors are reported exactly as it
+/// reports them.
 fn parse_one(text: &str) -> Result<Vec<Document>, SyntaxError> {
+    let Some(spans) = block::split(text) else {
+        return parse_yaml(text);
+    };
+    let mut docs = Vec::with_capacity(spans.len());
+    for span in &spans {
+        match block::document(span) {
+            Some(doc) => docs.extend(doc),
+            None => {
+                let Ok(mut slow) = parse_yaml(span.text) else {
+                    return parse_yaml(text);
+                };
+                for doc in &mut slow {
+                    doc.line += span.line - 1;
+                    if let Some(root) = doc.root.as_mut() {
+                        shift_lines(root, span.line - 1);
+                    }
+                }
+                docs.append(&mut slow);
+            }
+        }
+    }
+    for (n, doc) in docs.iter_mut().enumerate() {
+        doc.index = n + 1;
+    }
+    Ok(docs)
+}
+
+/// Parses a stream with yaml-rust2.
+fn parse_yaml(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| SyntaxError {

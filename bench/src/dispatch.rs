@@ -63,7 +63,7 @@ pub async fn run(images: usize, workers: usize) -> Result<Run> {
         let _ = tonic::transport::Server::builder()
             .add_service(BuildsServer::new(BuildsService::new(handle.clone())))
             .add_service(WorkersServer::new(WorkersService::new(handle)))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .serve_with_incoming(conveyor_coordinator::rpc::incoming(listener))
             .await;
     });
 

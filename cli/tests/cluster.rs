@@ -73,7 +73,7 @@ async fn a_cluster_of_two_engines_builds_a_werf_yaml() {
         let _ = tonic::transport::Server::builder()
             .add_service(BuildsServer::new(BuildsService::new(handle.clone())))
             .add_service(WorkersServer::new(WorkersService::new(handle)))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .serve_with_incoming(conveyor_coordinator::rpc::incoming(listener))
             .await;
     });
 

@@ -78,7 +78,7 @@ async fn serve(store: Arc<dyn Store>, keep_finished: usize) -> (Coordinator, ser
         let _ = tonic::transport::Server::builder()
             .add_service(BuildsServer::new(BuildsService::new(served.clone())))
             .add_service(WorkersServer::new(WorkersService::new(served)))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .serve_with_incoming(conveyor_coordinator::rpc::incoming(listener))
             .await;
     });
     (Coordinator { addr, task, images }, handle)

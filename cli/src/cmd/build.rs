@@ -244,7 +244,7 @@ async fn embedded_cluster(
     let server = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
             .add_routes(rpc::routes(handle, RequireToken::new(token.expose())))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .serve_with_incoming(conveyor_coordinator::rpc::incoming(listener))
             .await;
     });
     let slots = std::thread::available_parallelism()

@@ -180,7 +180,7 @@ async fn serve(args: CoordinatorArgs) -> Result<(), Failure> {
         }
     };
     let serve = builder.add_routes(routes).serve_with_incoming_shutdown(
-        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        conveyor_coordinator::rpc::incoming(listener),
         stopping(Duration::ZERO),
     );
     let outcome = tokio::select! {

@@ -4,7 +4,7 @@
 //! A stage's recorded inputs are the source of truth for its task (commands, imports, docker
 //! instructions are JSON in them), so what a worker runs is exactly what was hashed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use conveyor_proto::v1::{DockerInstructions, ImportSpec, StageTask, TaskKind as ProtoKind};
 
@@ -58,7 +58,11 @@ pub fn build_work(
     let selected = select(plan, images)?;
     let mut specs = vec![];
     let mut infos = BTreeMap::new();
-    for image in plan.images.iter().filter(|i| selected.contains(&i.name)) {
+    for image in plan
+        .images
+        .iter()
+        .filter(|i| selected.contains(i.name.as_str()))
+    {
         for stage in &image.stages {
             let task = task(plan, image, stage, repo, network);
             let mut deps: Vec<String> = stage.parent.iter().cloned().collect();
@@ -92,24 +96,23 @@ pub fn build_work(
     Ok((specs, infos))
 }
 
-/// The images asked for and, transitively, those they depend on.
-fn select(plan: &Plan, images: &[String]) -> Result<Vec<String>, String> {
+/// The images asked for and, transitively, those they depend on (a set: a monorepo has
+/// thousands, and `build_work` asks it about each).
+fn select<'p>(plan: &'p Plan, images: &[String]) -> Result<HashSet<&'p str>, String> {
     if images.is_empty() {
-        return Ok(plan.images.iter().map(|i| i.name.clone()).collect());
+        return Ok(plan.images.iter().map(|i| i.name.as_str()).collect());
     }
     let by_name: BTreeMap<&str, &ImagePlan> =
         plan.images.iter().map(|i| (i.name.as_str(), i)).collect();
-    let mut out: Vec<String> = vec![];
+    let mut out = HashSet::new();
     let mut todo: Vec<&str> = images.iter().map(String::as_str).collect();
     while let Some(name) = todo.pop() {
-        if out.iter().any(|n| n == name) {
-            continue;
-        }
         let image = by_name
             .get(name)
             .ok_or_else(|| format!("No image or artifact called `{name}` in the config"))?;
-        out.push(name.to_string());
-        todo.extend(image.depends_on.iter().map(String::as_str));
+        if out.insert(image.name.as_str()) {
+            todo.extend(image.depends_on.iter().map(String::as_str));
+        }
     }
     Ok(out)
 }

@@ -631,7 +631,7 @@ pub(super) fn prepare(
         id,
         record,
         specs,
-        infos: infos.into_iter().map(|(s, i)| (s, Arc::new(i))).collect(),
+        infos,
         stages,
         images,
         stale,

@@ -4,7 +4,8 @@
 //! A stage's recorded inputs are the source of truth for its task (commands, imports, docker
 //! instructions are JSON in them), so what a worker runs is exactly what was hashed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use conveyor_proto::v1::{DockerInstructions, ImportSpec, StageTask, TaskKind as ProtoKind};
 
@@ -54,10 +55,12 @@ pub fn build_work(
     repo: &str,
     network: &str,
     cost: &dyn Fn(&str) -> Option<u64>,
-) -> Result<(Vec<StageSpec>, BTreeMap<String, StageInfo>), String> {
+) -> Result<(Vec<StageSpec>, HashMap<String, Arc<StageInfo>>), String> {
     let selected = select(plan, images)?;
     let mut specs = vec![];
-    let mut infos = BTreeMap::new();
+    // A hash map of shared infos: a B-tree of the infos themselves moved them (hundreds of
+    // bytes each) on every insertion.
+    let mut infos = HashMap::new();
     for image in plan
         .images
         .iter()
@@ -83,13 +86,15 @@ pub fn build_work(
                 },
                 label: label.clone(),
             });
-            infos.entry(stage.signature.clone()).or_insert(StageInfo {
-                image: image.name.clone(),
-                stage: stage.name.to_string(),
-                task,
-                inputs: stage.inputs.clone(),
-                label,
-                cost: estimate,
+            infos.entry(stage.signature.clone()).or_insert_with(|| {
+                Arc::new(StageInfo {
+                    image: image.name.clone(),
+                    stage: stage.name.to_string(),
+                    task,
+                    inputs: stage.inputs.clone(),
+                    label,
+                    cost: estimate,
+                })
             });
         }
     }

@@ -8,7 +8,9 @@
 //! (signatures are content-addressed, so they agree); a build that says such a signature is
 //! `cached` while another build has it queued or running waits for that task instead.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use super::{Build, Event, SchedError, Scheduler, StageSpec, State, Task};

@@ -16,7 +16,9 @@
 //! Lease expiry and disconnection count as a failed attempt (`retry`); so does a retryable
 //! failure reported by the worker (see `outcome`).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::{HashSet, HashSetExt};
 
 use super::{Assignment, Event, Lease, LeaseId, ReadyKey, Scheduler, State, TaskKind, Worker};
 

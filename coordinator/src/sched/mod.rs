@@ -49,7 +49,12 @@ mod tests;
 mod tests_outcome;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+// The scheduler's maps are keyed by signatures (64 hex digits) and looked up for every event:
+// foldhash hashes them several times faster than the standard SipHash, and its keys are the
+// coordinator's own content hashes, not input an attacker picks to collide.
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::Arc;
 
 pub use types::{

@@ -2,7 +2,10 @@
 //! the connected workers. Everything that changes coordinator state happens here, one message
 //! at a time.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+// See `sched`'s note on foldhash.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,7 +19,7 @@ use prost::Message as _;
 use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
-use super::tasks::{build_work, stage_repo, StageInfo};
+use super::tasks::{build_work, stage_repo, StageInfo, StageInfos};
 use super::worker::Worker;
 use super::{EventSender, Msg, ServerConfig};
 use crate::plan::Plan;
@@ -551,7 +554,7 @@ pub(super) struct Prepared {
     id: String,
     record: BuildRecord,
     pub specs: Vec<StageSpec>,
-    pub infos: HashMap<String, Arc<StageInfo>>,
+    pub infos: StageInfos,
     stages: BTreeMap<String, (String, String)>,
     images: Vec<(String, Vec<(String, String)>)>,
     /// Recorded stages found gone from the registry (see `verify`): the scheduler forgets

@@ -4,7 +4,9 @@
 //! A stage's recorded inputs are the source of truth for its task (commands, imports, docker
 //! instructions are JSON in them), so what a worker runs is exactly what was hashed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 
 use conveyor_proto::v1::{DockerInstructions, ImportSpec, StageTask, TaskKind as ProtoKind};
@@ -47,6 +49,9 @@ pub struct StageInfo {
     pub cost: Option<u64>,
 }
 
+/// Every stage's info by signature, shared with the state task's table.
+pub type StageInfos = HashMap<String, Arc<StageInfo>>;
+
 /// The scheduler's specs and the task of every stage of the images asked for (all if
 /// `images` is empty, plus whatever they need).
 pub fn build_work(
@@ -55,7 +60,7 @@ pub fn build_work(
     repo: &str,
     network: &str,
     cost: &dyn Fn(&str) -> Option<u64>,
-) -> Result<(Vec<StageSpec>, HashMap<String, Arc<StageInfo>>), String> {
+) -> Result<(Vec<StageSpec>, StageInfos), String> {
     let selected = select(plan, images)?;
     let mut specs = vec![];
     // A hash map of shared infos: a B-tree of the infos themselves moved them (hundreds of

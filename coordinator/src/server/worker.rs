@@ -6,7 +6,7 @@ use conveyor_proto::v1::{
     FailureClass, Hello, LogLine, WorkerMessage,
 };
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use super::priority::Below;

@@ -47,12 +47,12 @@ impl Scheduler {
                 .iter()
                 .filter_map(|d| self.by_sig.get(d.as_str()).copied())
                 .collect();
-            let t = self.tasks.len();
+            let t = self.free.pop().unwrap_or(self.tasks.len());
             let sig: Arc<str> = Arc::from(spec.signature.as_str());
             for &d in deps.iter() {
                 self.tasks[d].dependents.push(t);
             }
-            self.tasks.push(Task {
+            let task = Task {
                 sig: sig.clone(),
                 label: spec.label.as_str().into(),
                 kind: spec.kind,
@@ -68,7 +68,12 @@ impl Scheduler {
                 attempts: 0,
                 ready_since: now,
                 reasons: Vec::new(),
-            });
+            };
+            if t == self.tasks.len() {
+                self.tasks.push(task);
+            } else {
+                self.tasks[t] = task;
+            }
             self.by_sig.insert(sig, t);
             ids[i] = t;
             let holders: Vec<usize> = self

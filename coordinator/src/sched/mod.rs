@@ -32,13 +32,16 @@
 //! Unknown ids (builds, workers, leases, signatures) are no-ops that return no events; only
 //! [`Scheduler::add_build`] reports errors, and it changes nothing when it does.
 //!
-//! Memory: a task is about 200 bytes plus its signature and label. Known gap: tasks are never
-//! forgotten, so a long-running server grows by that much per distinct signature it has seen.
+//! Memory: a task is about 200 bytes plus its signature and label. Tasks stay after their
+//! builds end (a done task is what makes a later build's same stage a cache hit here) until
+//! the caller [`Scheduler::prune`]s the signatures it no longer keeps builds for; their slots
+//! are then reused by new tasks.
 
 mod admit;
 mod dispatch;
 mod inspect;
 mod outcome;
+mod prune;
 mod types;
 
 #[cfg(test)]
@@ -66,7 +69,10 @@ pub use types::{
 #[derive(Debug)]
 pub struct Scheduler {
     config: Config,
+    /// Indexed by task id; a pruned task's slot holds [`Task::vacant`] until reused.
     tasks: Vec<Task>,
+    /// Slots of pruned tasks, for new tasks.
+    free: Vec<usize>,
     by_sig: HashMap<Arc<str>, usize>,
     ready: BTreeSet<ReadyKey>,
     /// Tasks in the `Waiting` state.
@@ -209,6 +215,7 @@ impl Scheduler {
         Scheduler {
             config,
             tasks: Vec::new(),
+            free: Vec::new(),
             by_sig: HashMap::new(),
             ready: BTreeSet::new(),
             waiting: 0,

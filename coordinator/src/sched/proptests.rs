@@ -6,7 +6,9 @@
 //! - a cached signature never dispatches; a done signature never dispatches again;
 //! - workers never run more tasks than they have slots;
 //! - each build resolves each of its stages at most once and, once workers keep taking work
-//!   and time advances, every build ends exactly once.
+//!   and time advances, every build ends exactly once;
+//! - pruning the signatures no active build uses never removes a task something still needs,
+//!   and a pruned stage that was done comes back cached (as the store's record makes it).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -35,6 +37,7 @@ enum Op {
     Heartbeat(usize),
     Cancel(usize),
     CompleteSig(usize, usize),
+    Prune(Vec<usize>),
     Unknown,
 }
 
@@ -81,6 +84,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..4).prop_map(Op::Heartbeat),
         1 => (0usize..6).prop_map(Op::Cancel),
         1 => ((0usize..10), (0usize..3)).prop_map(|(s, w)| Op::CompleteSig(s, w)),
+        2 => prop::collection::vec(0usize..10, 0..10).prop_map(Op::Prune),
         1 => Just(Op::Unknown),
     ]
 }
@@ -257,6 +261,40 @@ impl Harness {
             Op::CompleteSig(i, w) => self
                 .s
                 .complete_signature(&sig(i), &format!("w{w}"), self.now),
+            Op::Prune(asked) => {
+                // Asked for any signatures, those active builds use too: the scheduler must
+                // keep what they need.
+                let active: BTreeSet<usize> = self
+                    .added
+                    .iter()
+                    .filter(|(id, _)| !self.finished.contains_key(id))
+                    .flat_map(|(_, stages)| stages.iter().copied())
+                    .collect();
+                let unused: Vec<usize> = (0..self.u.stages.len())
+                    .filter(|i| asked.contains(i))
+                    .collect();
+                let before: Vec<Option<SignatureState>> = unused
+                    .iter()
+                    .map(|&i| self.s.signature_state(&sig(i)))
+                    .collect();
+                let names: Vec<String> = unused.iter().map(|&i| sig(i)).collect();
+                let n = self.s.prune(names.iter().map(String::as_str));
+                let mut gone = 0;
+                for (&i, was) in unused.iter().zip(before) {
+                    let now = self.s.signature_state(&sig(i));
+                    assert!(now.is_none() || now == was, "{} changed", sig(i));
+                    if was.is_some() && now.is_none() {
+                        assert!(!active.contains(&i), "{} pruned while in use", sig(i));
+                        gone += 1;
+                        // Recorded in the store: a later build finds it cached.
+                        if was == Some(SignatureState::Done) {
+                            self.u.stages[i].2 = true;
+                        }
+                    }
+                }
+                assert_eq!(n, gone);
+                vec![]
+            }
             Op::Unknown => {
                 let mut ev = self.s.complete(LeaseId(u64::MAX), self.now);
                 ev.extend(self.s.fail(LeaseId(0), self.now, "x", false));
@@ -295,7 +333,11 @@ impl Harness {
             if status == Some(&BuildStatus::Succeeded) {
                 for &i in stages {
                     assert!(self.resolved.contains(&(id.clone(), sig(i))), "{id} {i}");
-                    assert_eq!(self.s.signature_state(&sig(i)), Some(SignatureState::Done));
+                    // Done, or pruned since and recorded (cached) in the universe.
+                    match self.s.signature_state(&sig(i)) {
+                        None => assert!(self.u.stages[i].2, "{i} pruned unrecorded"),
+                        state => assert_eq!(state, Some(SignatureState::Done)),
+                    }
                 }
             }
         }
@@ -338,7 +380,21 @@ impl Scheduler {
         let mut waiting = 0;
         let mut ready = BTreeSet::new();
         let mut remaining: BTreeMap<usize, usize> = BTreeMap::new();
+        let free: BTreeSet<usize> = self.free.iter().copied().collect();
+        assert_eq!(free.len(), self.free.len(), "a slot freed twice");
         for (t, task) in self.tasks.iter().enumerate() {
+            assert_eq!(
+                task.sig.is_empty(),
+                free.contains(&t),
+                "slot {t}: vacant iff free"
+            );
+            if task.sig.is_empty() {
+                continue;
+            }
+            assert_eq!(self.by_sig.get(&task.sig), Some(&t), "{}: by_sig", task.sig);
+            for &d in task.deps.iter().chain(&task.dependents) {
+                assert!(!free.contains(&d), "{} refers to a pruned task", task.sig);
+            }
             let pending = matches!(
                 task.state,
                 State::Waiting | State::Ready | State::Running(_)
@@ -380,6 +436,7 @@ impl Scheduler {
                 _ => {}
             }
         }
+        assert_eq!(self.by_sig.len() + free.len(), self.tasks.len());
         assert_eq!(waiting, self.waiting);
         assert_eq!(ready, self.ready);
         for (_, w) in self.worker_ids.iter() {

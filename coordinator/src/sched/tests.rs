@@ -136,6 +136,45 @@ fn chain_runs_in_order() {
 }
 
 #[test]
+fn pruned_tasks_go_with_their_dependents_and_their_slots_are_reused() {
+    let mut s = sched();
+    worker(&mut s, "w1", 2);
+    s.add_build("x", vec![pull("a"), st("b", &["a"]), st("c", &["b"])], 0)
+        .unwrap();
+    for now in 1..4 {
+        let (_, l) = take(&mut s, "w1", now);
+        s.complete(l, now);
+    }
+    // `y` shares `a` and waits on `d`, so `a` stays while `d` needs it.
+    s.add_build("y", vec![cached(pull("a")), st("d", &["a"])], 4)
+        .unwrap();
+    assert_eq!(s.prune(["a", "b", "c", "d"]), 2, "b and c only");
+    assert_eq!(s.signature_state("a"), Some(SignatureState::Done));
+    assert_eq!(s.signature_state("b"), None);
+    assert_eq!(s.signature_state("c"), None);
+    assert_eq!(s.signature_state("d"), Some(SignatureState::Ready));
+    let slots = s.tasks.len();
+    let (sig, l) = take(&mut s, "w1", 5);
+    assert_eq!(sig, "d");
+    s.complete(l, 6);
+    assert_eq!(s.prune(["a", "d"]), 2);
+    assert!(s.by_sig.is_empty());
+    // A new build makes its tasks afresh in the freed slots; a recorded stage comes back
+    // cached and never runs.
+    let ev = s
+        .add_build("z", vec![cached(pull("a")), st("b", &["a"])], 7)
+        .unwrap();
+    assert_eq!(ev, vec![cached_ev("z", "a"), queued("z", "b")]);
+    assert_eq!(s.tasks.len(), slots, "slots reused");
+    let (sig, l) = take(&mut s, "w1", 8);
+    assert_eq!(sig, "b");
+    assert_eq!(
+        s.complete(l, 9),
+        vec![done("z", "b", Built), finished("z", BuildStatus::Succeeded)]
+    );
+}
+
+#[test]
 fn diamond_longest_path_first() {
     let mut s = sched();
     worker(&mut s, "w1", 2);

@@ -533,6 +533,7 @@ impl State {
         let Some(b) = self.builds.remove(build) else {
             return;
         };
+        let mut unused = vec![];
         for sig in b.stages.keys() {
             let Some(n) = self.uses.get_mut(sig) else {
                 continue;
@@ -543,8 +544,11 @@ impl State {
                 self.stages.remove(sig);
                 self.last_run.remove(sig);
                 self.environment_failures.remove(sig);
+                unused.push(sig.as_str());
             }
         }
+        // Their results are in the store: a later build finds them there as cached.
+        self.sched.prune(unused);
     }
 }
 

@@ -53,21 +53,12 @@ impl Scheduler {
                 self.tasks[d].dependents.push(t);
             }
             let task = Task {
-                sig: sig.clone(),
                 label: spec.label.as_str().into(),
                 kind: spec.kind,
                 cost: spec.cost.max(1),
-                prio: 0,
                 deps,
-                dependents: Vec::new(),
-                waiters: Vec::new(),
-                owner: None,
-                holders: Vec::new(),
-                state: State::Idle,
-                pending: 0,
-                attempts: 0,
                 ready_since: now,
-                reasons: Vec::new(),
+                ..Task::vacant(sig.clone())
             };
             if t == self.tasks.len() {
                 self.tasks.push(task);

@@ -3,7 +3,9 @@
 
 use foldhash::{HashSet, HashSetExt};
 
-use super::{Scheduler, State, Task};
+use std::sync::Arc;
+
+use super::{Scheduler, State, Task, TaskKind};
 
 impl Scheduler {
     /// Removes the tasks of `signatures` that no active build lists (so nothing waits for them
@@ -42,7 +44,7 @@ impl Scheduler {
         }
         let mut touched: HashSet<usize> = HashSet::new();
         for &t in &gone {
-            let task = std::mem::replace(&mut self.tasks[t], Task::vacant());
+            let task = std::mem::replace(&mut self.tasks[t], Task::vacant("".into()));
             self.by_sig.remove(&task.sig);
             touched.extend(task.deps.iter().filter(|d| !gone.contains(d)));
             for &w in &task.holders {
@@ -60,12 +62,13 @@ impl Scheduler {
 }
 
 impl Task {
-    /// What a removed task's slot holds until a new task takes it.
-    pub(super) fn vacant() -> Task {
+    /// A task of `sig` with nothing known yet; with an empty signature, what a removed task's
+    /// slot holds until a new task takes it.
+    pub(super) fn vacant(sig: Arc<str>) -> Task {
         Task {
-            sig: "".into(),
+            sig,
             label: "".into(),
-            kind: super::TaskKind::Build,
+            kind: TaskKind::Build,
             cost: 0,
             prio: 0,
             deps: Box::new([]),

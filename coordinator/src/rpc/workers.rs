@@ -64,6 +64,8 @@ impl Workers for WorkersService {
             }
             server.worker_gone(conn).await;
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        // Messages become protobuf here, on the stream's task (see `ToWorker`).
+        let outgoing = ReceiverStream::new(rx).map(|m| Ok(m.into_message()));
+        Ok(Response::new(Box::pin(outgoing)))
     }
 }

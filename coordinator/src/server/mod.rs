@@ -30,7 +30,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use conveyor_proto::v1::{
-    BuildEvent, BuildInfo, CoordinatorMessage, Hello, SubmitRequest, WorkerMessage,
+    coordinator_message, Assign, BuildEvent, BuildInfo, CoordinatorMessage, Hello, SubmitRequest,
+    WorkerMessage,
 };
 use prost::Message as _;
 use tokio::sync::{mpsc, oneshot};
@@ -75,7 +76,56 @@ impl Default for ServerConfig {
 }
 
 /// A stream of messages to one worker.
-pub type WorkerSender = mpsc::Sender<Result<CoordinatorMessage, Status>>;
+pub type WorkerSender = mpsc::Sender<ToWorker>;
+
+/// A message on its way to a worker. An assignment travels as the stage's shared info and is
+/// made into its protobuf message (a copy of the whole task) by the worker's stream, on its
+/// own task: the state task, which every result and dispatch goes through, only decides.
+#[derive(Debug)]
+pub struct ToWorker(Outgoing);
+
+#[derive(Debug)]
+enum Outgoing {
+    Assign {
+        lease: u64,
+        deadline_ms: u64,
+        info: Arc<tasks::StageInfo>,
+    },
+    /// Boxed: rare (cancels), and an assignment stays small.
+    Message(Box<CoordinatorMessage>),
+}
+
+impl ToWorker {
+    fn assign(lease: u64, deadline_ms: u64, info: Arc<tasks::StageInfo>) -> ToWorker {
+        ToWorker(Outgoing::Assign {
+            lease,
+            deadline_ms,
+            info,
+        })
+    }
+
+    fn message(msg: CoordinatorMessage) -> ToWorker {
+        ToWorker(Outgoing::Message(Box::new(msg)))
+    }
+
+    /// The message to send.
+    pub fn into_message(self) -> CoordinatorMessage {
+        match self.0 {
+            Outgoing::Assign {
+                lease,
+                deadline_ms,
+                info,
+            } => CoordinatorMessage {
+                msg: Some(coordinator_message::Msg::Assign(Assign {
+                    lease,
+                    deadline_ms,
+                    task: Some(info.task.clone()),
+                })),
+            },
+            Outgoing::Message(msg) => *msg,
+        }
+    }
+}
 /// A stream of events to one watcher.
 pub type EventSender = mpsc::Sender<Arc<BuildEvent>>;
 

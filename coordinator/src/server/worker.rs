@@ -2,8 +2,8 @@
 //! when it says hello, reports, or goes away; and dispatching ready stages to them.
 
 use conveyor_proto::v1::{
-    build_event, coordinator_message, worker_message, Assign, CancelTask, CoordinatorMessage,
-    FailureClass, Hello, LogLine, WorkerMessage,
+    build_event, coordinator_message, worker_message, CancelTask, CoordinatorMessage, FailureClass,
+    Hello, LogLine, WorkerMessage,
 };
 
 use foldhash::{HashMap, HashMapExt};
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::priority::Below;
 use super::state::State;
 use super::tasks::StageInfo;
-use super::WorkerSender;
+use super::{ToWorker, WorkerSender};
 use crate::sched::LeaseId;
 use crate::store::{next_cost, Commit, StageRecord};
 
@@ -240,7 +240,7 @@ impl State {
     pub fn cancel_task(&mut self, worker: &str, lease: u64) {
         self.leases.remove(&lease);
         if let Some(w) = self.workers.values().find(|w| w.name == worker) {
-            let _ = w.out.try_send(Ok(CoordinatorMessage {
+            let _ = w.out.try_send(ToWorker::message(CoordinatorMessage {
                 msg: Some(coordinator_message::Msg::Cancel(CancelTask {
                     lease,
                     reason: "no build needs this stage any more".into(),
@@ -260,20 +260,14 @@ impl State {
                 continue;
             };
             while let Some(a) = self.sched.next_ready(&name, now) {
-                let Some(task) = self.stages.get(&a.signature).map(|i| i.task.clone()) else {
+                let Some(info) = self.stages.get(&a.signature).cloned() else {
                     continue;
                 };
-                let msg = CoordinatorMessage {
-                    msg: Some(coordinator_message::Msg::Assign(Assign {
-                        lease: a.lease.0,
-                        deadline_ms: a.deadline,
-                        task: Some(task),
-                    })),
-                };
+                let msg = ToWorker::assign(a.lease.0, a.deadline, info);
                 let sent = self
                     .workers
                     .get(&conn)
-                    .is_some_and(|w| w.out.try_send(Ok(msg)).is_ok());
+                    .is_some_and(|w| w.out.try_send(msg).is_ok());
                 // Leases live in memory only: after a restart, builds are planned again and a
                 // result for an old lease is accepted by its signature.
                 self.leases

@@ -42,20 +42,23 @@ impl Scheduler {
                 keep.extend(self.tasks[t].deps.iter().filter(|d| gone.contains(d)));
             }
         }
+        // Each list that names removed tasks is filtered once, not once per removed task.
         let mut touched: HashSet<usize> = HashSet::new();
+        let mut holders: HashSet<usize> = HashSet::new();
         for &t in &gone {
             let task = std::mem::replace(&mut self.tasks[t], Task::vacant("".into()));
             self.by_sig.remove(&task.sig);
             touched.extend(task.deps.iter().filter(|d| !gone.contains(d)));
-            for &w in &task.holders {
-                if let Some(worker) = self.workers.get_mut(w) {
-                    worker.held.retain(|&h| h != t);
-                }
-            }
+            holders.extend(task.holders.iter().copied());
             self.free.push(t);
         }
         for d in touched {
             self.tasks[d].dependents.retain(|x| !gone.contains(x));
+        }
+        for w in holders {
+            if let Some(worker) = self.workers.get_mut(w) {
+                worker.held.retain(|h| !gone.contains(h));
+            }
         }
         gone.len()
     }

@@ -430,6 +430,12 @@ fn a_hundred_thousand_stages_stay_cheap() {
         }
     }
     assert_eq!(s.ready_count(), 1_000);
+    // Cancelled, the build leaves nothing in flight: every task can be pruned, in one pass
+    // over the lists that name them.
+    s.cancel("big", 2);
+    let all: Vec<String> = s.by_sig.keys().map(|k| k.to_string()).collect();
+    assert_eq!(s.prune(all.iter().map(String::as_str)), 99_100);
+    assert!(s.by_sig.is_empty());
     assert!(
         std::mem::size_of::<Task>() <= 256,
         "{}",

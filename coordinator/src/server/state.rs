@@ -52,8 +52,8 @@ pub(super) struct Build {
     /// The build's events so far (shared: a new watcher's backlog is a cheap copy).
     pub events: Vec<Arc<BuildEvent>>,
     pub watchers: Vec<EventSender>,
-    /// Signature → (image, stage) for this build's stages.
-    pub stages: BTreeMap<String, (String, String)>,
+    /// Signature → (image, stage) for this build's stages (looked up for every event).
+    pub stages: HashMap<String, (String, String)>,
     /// Per image built: its (stage, signature) list in order, recorded on success for
     /// `conveyor explain`.
     pub images: Vec<(String, Vec<(String, String)>)>,
@@ -559,7 +559,7 @@ pub(super) struct Prepared {
     record: BuildRecord,
     pub specs: Vec<StageSpec>,
     pub infos: StageInfos,
-    stages: BTreeMap<String, (String, String)>,
+    stages: HashMap<String, (String, String)>,
     images: Vec<(String, Vec<(String, String)>)>,
     /// Recorded stages found gone from the registry (see `verify`): the scheduler forgets
     /// that they are done.
@@ -605,7 +605,7 @@ pub(super) fn prepare(
         let n = NEXT_BUILD.fetch_add(1, Ordering::Relaxed);
         format!("b{now:x}-{n}")
     });
-    let stages: BTreeMap<String, (String, String)> = infos
+    let stages: HashMap<String, (String, String)> = infos
         .iter()
         .map(|(sig, i)| (sig.clone(), (i.image.clone(), i.stage.clone())))
         .collect();

@@ -106,6 +106,9 @@ impl Scheduler {
             failed: false,
         });
         self.build_ids.insert(build_id.to_string(), b);
+        for &i in &order {
+            self.tasks[ids[i]].listed += 1;
+        }
         let mut events = Vec::new();
         for &i in &order {
             self.activate(ids[i], b, specs[i].cached, now, &mut events);

@@ -9,7 +9,8 @@
 //! - A *task* is one signature. Tasks are shared by every build that needs them
 //!   (single-flight): at most one lease per signature at a time, and a signature that is done
 //!   (cached or completed) is never dispatched again by this scheduler, unless the caller
-//!   [`Scheduler::forget`]s it (its image turned out to be gone).
+//!   [`Scheduler::forget`]s it (its image turned out to be gone) or [`Scheduler::prune`]s it
+//!   (no build it keeps uses it; a later build finds it recorded, so cached).
 //! - A task's *waiters* are the active builds still waiting for it. Its *owner* is the waiter
 //!   that queued it (it gets [`DoneSource::Built`], the others `Shared`); if the owner is
 //!   cancelled, ownership passes to the next waiter.
@@ -55,8 +56,9 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 // The scheduler's maps are keyed by signatures (64 hex digits) and looked up for every event:
-// foldhash hashes them several times faster than the standard SipHash, and its keys are the
-// coordinator's own content hashes, not input an attacker picks to collide.
+// foldhash hashes them several times faster than the standard SipHash. Its seed is random per
+// process, like SipHash's; it makes no cryptographic promise, but signatures are our own
+// content hashes, and the keys clients choose (build ids, worker names) are few.
 use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::Arc;
 
@@ -106,6 +108,8 @@ struct Task {
     pending: usize,
     /// Dispatches since the task was last queued afresh.
     attempts: u32,
+    /// Active builds that list it among their stages (what `prune` must not remove).
+    listed: u32,
     ready_since: u64,
     /// Why earlier dispatches ended without a result.
     reasons: Vec<String>,

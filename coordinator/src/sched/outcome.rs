@@ -85,8 +85,7 @@ impl Scheduler {
                 self.drop_task(t, &mut events);
             }
         }
-        self.build_ids.remove(build_id);
-        self.builds.remove(b);
+        self.remove_build(b);
         events.push(Event::BuildFinished {
             build: build_id.to_string(),
             status: BuildStatus::Cancelled,
@@ -257,7 +256,17 @@ impl Scheduler {
             build: build.id.clone(),
             status,
         });
+        self.remove_build(b);
+    }
+
+    /// Forgets ended build `b`: its stages are no longer listed by it.
+    fn remove_build(&mut self, b: usize) {
+        let Some(build) = self.builds.remove(b) else {
+            return;
+        };
         self.build_ids.remove(&build.id);
-        self.builds.remove(b);
+        for &t in &build.stages {
+            self.tasks[t].listed = self.tasks[t].listed.saturating_sub(1);
+        }
     }
 }

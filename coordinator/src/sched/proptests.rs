@@ -437,6 +437,16 @@ impl Scheduler {
             }
         }
         assert_eq!(self.by_sig.len() + free.len(), self.tasks.len());
+        let mut listed = vec![0u32; self.tasks.len()];
+        for build in self.builds.items.iter().flatten() {
+            for &t in &build.stages {
+                assert!(!free.contains(&t), "{} lists a pruned task", build.id);
+                listed[t] += 1;
+            }
+        }
+        for (t, task) in self.tasks.iter().enumerate() {
+            assert_eq!(task.listed, listed[t], "{}: listed", task.sig);
+        }
         assert_eq!(waiting, self.waiting);
         assert_eq!(ready, self.ready);
         for (_, w) in self.worker_ids.iter() {

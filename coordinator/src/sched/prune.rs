@@ -14,23 +14,18 @@ impl Scheduler {
     ///
     /// The caller passes signatures no build it keeps uses any more; a later build that needs
     /// one makes its task afresh (from the store's records: a recorded stage comes back as
-    /// cached). What workers were known to hold of a removed task is forgotten with it; a
-    /// worker says again what it holds when it reconnects.
+    /// cached). Which workers hold a removed task is forgotten with it, except what a worker
+    /// said it holds when it connected: a re-made task gets those holders back, not the
+    /// workers that built or pulled it since (until they reconnect).
     pub fn prune<'a>(&mut self, signatures: impl IntoIterator<Item = &'a str>) -> usize {
-        // Tasks an active build lists stay, whatever the caller asks (a done stage of a build
-        // that still waits for others is one).
-        let listed: HashSet<usize> = self
-            .builds
-            .items
-            .iter()
-            .flatten()
-            .flat_map(|b| b.stages.iter().copied())
-            .collect();
         let mut gone: HashSet<usize> = signatures
             .into_iter()
             .filter_map(|s| self.by_sig.get(s).copied())
-            .filter(|t| !listed.contains(t))
+            .filter(|&t| self.tasks[t].listed == 0)
             .collect();
+        if gone.is_empty() {
+            return 0;
+        }
         // Keep any task that a kept task depends on, and then that task's dependencies in turn.
         let mut keep: Vec<usize> = gone
             .iter()
@@ -82,6 +77,7 @@ impl Task {
             state: State::Idle,
             pending: 0,
             attempts: 0,
+            listed: 0,
             ready_since: 0,
             reasons: Vec::new(),
         }

@@ -22,6 +22,8 @@ use super::{Document, Node, NodeKind};
 /// starts.
 pub(super) struct Span<'a> {
     pub text: &'a str,
+    /// Byte offset of `text` in the stream.
+    pub start: usize,
     /// The 1-based line of the span's first line.
     pub line: usize,
     /// Whether it starts with a `---` line (the first document of a stream may not).
@@ -30,7 +32,8 @@ pub(super) struct Span<'a> {
 
 /// Cuts a stream at its `---` lines. `None` when the stream holds something that makes cutting
 /// it unsafe or that this reader leaves to yaml-rust2 anyway: directives (`%`), document ends
-/// (`...`), content on a `---` line, a byte order mark, carriage returns.
+/// (`...`), a block scalar at the root (`|` or `>` at column 0, whose text may hold `---`
+/// lines), content on a `---` line, a byte order mark, carriage returns.
 pub(super) fn split(text: &str) -> Option<Vec<Span<'_>>> {
     if text.contains('\r') || text.starts_with('\u{feff}') {
         return None;
@@ -42,7 +45,8 @@ pub(super) fn split(text: &str) -> Option<Vec<Span<'_>>> {
     while pos < text.len() {
         let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
         let line = &text[pos..end];
-        if line.starts_with('%') || line.starts_with("...") {
+        // A block scalar at the root with its text at column 0 runs on over `---` lines.
+        if line.starts_with(['%', '|', '>']) || line.starts_with("...") {
             return None;
         }
         if let Some(after) = line.strip_prefix("---") {
@@ -53,6 +57,7 @@ pub(super) fn split(text: &str) -> Option<Vec<Span<'_>>> {
                 if pos > 0 {
                     spans.push(Span {
                         text: &text[start..pos],
+                        start,
                         line: start_line,
                         explicit,
                     });
@@ -65,6 +70,7 @@ pub(super) fn split(text: &str) -> Option<Vec<Span<'_>>> {
     }
     spans.push(Span {
         text: &text[start..],
+        start,
         line: start_line,
         explicit,
     });
@@ -272,6 +278,10 @@ fn key(text: &str) -> Option<(&str, usize, usize)> {
     if k.is_empty() || k.ends_with(' ') || !plain_ok(k) {
         return None;
     }
+    // yaml-rust2 reads no key whose `:` is more than 1024 characters after its start.
+    if k.len() >= 1024 && k.chars().count() >= 1024 {
+        return None;
+    }
     let after = &text[colon + 1..];
     let value = after.trim_start_matches(' ');
     let rest = if value.is_empty() || value.starts_with('#') {
@@ -433,16 +443,25 @@ shell:
             "a:\tb\n",
             "a: b: c\n",
             "- a\n b\n",
+            // A block scalar ending where the next document starts (not at the input's end).
+            "-   |  \n---\na  \n",
         ] {
             let spans = split(text).unwrap();
             assert!(document(&spans[0]).is_none(), "{text:?}");
             assert_eq!(parse_one(text), parse_yaml(text), "{text:?}");
         }
+        let long_key = format!("{}: v\n", "k".repeat(1025));
+        let spans = split(&long_key).unwrap();
+        assert!(document(&spans[0]).is_none(), "a key of 1,025 characters");
+        assert_eq!(parse_one(&long_key), parse_yaml(&long_key));
+        assert!(parse_yaml(&long_key).is_err(), "yaml-rust2 refuses it");
         for text in [
             "%YAML 1.2\n---\na: 1\n",
             "a: 1\n...\n",
             "--- a: 1\n",
             "a: 1\r\n",
+            "|\nfoo\n---\nbar\n",
+            "---\n>\nfoo\n---\nbar\n",
         ] {
             assert!(split(text).is_none(), "{text:?}");
             assert_eq!(parse_one(text), parse_yaml(text), "{text:?}");

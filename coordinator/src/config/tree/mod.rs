@@ -92,7 +92,8 @@ const PARALLEL_FROM: usize = 1 << 20;
 /// Parses a multi-document YAML stream into documents.
 ///
 /// A large stream is cut at a `---` line near its middle and both halves are parsed at once.
-/// That is safe: a line starting with `---` ends any scalar and starts a document, so each half
+/// That is safe: a line starting with `---` ends any scalar (but a block scalar at the root
+/// written at column 0, which no werf.yaml has) and starts a document, so each half
 /// is a valid stream of exactly the documents it holds, and anchors never cross documents.
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let Some(cut) = (text.len() >= PARALLEL_FROM)
@@ -221,13 +222,23 @@ fn parse_one(text: &str) -> Result<Vec<Document>, SyntaxError> {
         return parse_yaml(text);
     };
     let mut docs = Vec::with_capacity(spans.len());
-    for span in &spans {
+    for (k, span) in spans.iter().enumerate() {
         match block::document(span) {
             Some(doc) => docs.extend(doc),
             None => {
-                let Ok(mut slow) = parse_yaml(span.text) else {
+                // Read with the next document's `---` line after it, as yaml-rust2 sees it in
+                // the whole stream (a scalar ending there is not one ending the input), then
+                // drop the empty document that line starts.
+                let next_line = spans.get(k + 1).map(|next| {
+                    next.start + next.text.find('\n').map_or(next.text.len(), |i| i + 1)
+                });
+                let end = next_line.unwrap_or(text.len());
+                let Ok(mut slow) = parse_yaml(&text[span.start..end]) else {
                     return parse_yaml(text);
                 };
+                if next_line.is_some() && slow.pop().is_none() {
+                    return parse_yaml(text);
+                }
                 for doc in &mut slow {
                     doc.line += span.line - 1;
                     if let Some(root) = doc.root.as_mut() {

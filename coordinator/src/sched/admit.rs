@@ -106,11 +106,9 @@ impl Scheduler {
             failed: false,
         });
         self.build_ids.insert(build_id.to_string(), b);
-        for &i in &order {
-            self.tasks[ids[i]].listed += 1;
-        }
         let mut events = Vec::new();
         for &i in &order {
+            self.tasks[ids[i]].listed += 1;
             self.activate(ids[i], b, specs[i].cached, now, &mut events);
         }
         self.maybe_finish(b, &mut events);

@@ -243,7 +243,7 @@ impl Scheduler {
             .map(|&d| self.key(d))
             .collect();
         // Not added to `holds`: that is for signatures with no task yet, and this one has its
-        // task (if it is pruned, the worker's next hello says again what it holds).
+        // task (if it is pruned, this holder is forgotten until the worker reconnects).
         if let Some(worker) = self.workers.get_mut(w) {
             worker.held.push(t);
             worker.local.extend(ready);

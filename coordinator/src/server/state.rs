@@ -52,8 +52,9 @@ pub(super) struct Build {
     /// The build's events so far (shared: a new watcher's backlog is a cheap copy).
     pub events: Vec<Arc<BuildEvent>>,
     pub watchers: Vec<EventSender>,
-    /// Signature → (image, stage) for this build's stages (looked up for every event).
-    pub stages: HashMap<String, (String, String)>,
+    /// This build's stages by signature (their image and stage names are looked up for every
+    /// event); shared with the state task's table.
+    pub stages: StageInfos,
     /// Per image built: its (stage, signature) list in order, recorded on success for
     /// `conveyor explain`.
     pub images: Vec<(String, Vec<(String, String)>)>,
@@ -219,14 +220,14 @@ impl State {
             .sched
             .add_build(&p.id, p.specs, now)
             .map_err(|e| Status::internal(e.to_string()))?;
-        for sig in p.stages.keys() {
+        for (sig, info) in &p.infos {
             *self.uses.entry(sig.clone()).or_default() += 1;
-        }
-        for (sig, info) in p.infos {
-            if forgotten.contains(&sig) {
-                self.stages.insert(sig, info);
+            if forgotten.contains(sig) {
+                self.stages.insert(sig.clone(), info.clone());
             } else {
-                self.stages.entry(sig).or_insert(info);
+                self.stages
+                    .entry(sig.clone())
+                    .or_insert_with(|| info.clone());
             }
         }
         self.builds.insert(
@@ -235,7 +236,7 @@ impl State {
                 record: p.record,
                 events: Vec::with_capacity(expected_events),
                 watchers: vec![],
-                stages: p.stages,
+                stages: p.infos,
                 images: p.images,
                 finished: false,
             },
@@ -333,7 +334,8 @@ impl State {
         let (image, stage) = self
             .builds
             .get(build)
-            .and_then(|b| b.stages.get(sig).cloned())
+            .and_then(|b| b.stages.get(sig))
+            .map(|i| (i.image.clone(), i.stage.clone()))
             .unwrap_or_default();
         let ev = StageEvent {
             image,
@@ -559,7 +561,6 @@ pub(super) struct Prepared {
     record: BuildRecord,
     pub specs: Vec<StageSpec>,
     pub infos: StageInfos,
-    stages: HashMap<String, (String, String)>,
     images: Vec<(String, Vec<(String, String)>)>,
     /// Recorded stages found gone from the registry (see `verify`): the scheduler forgets
     /// that they are done.
@@ -605,14 +606,10 @@ pub(super) fn prepare(
         let n = NEXT_BUILD.fetch_add(1, Ordering::Relaxed);
         format!("b{now:x}-{n}")
     });
-    let stages: HashMap<String, (String, String)> = infos
-        .iter()
-        .map(|(sig, i)| (sig.clone(), (i.image.clone(), i.stage.clone())))
-        .collect();
     let images = plan
         .images
         .iter()
-        .filter(|i| i.stages.iter().any(|s| stages.contains_key(&s.signature)))
+        .filter(|i| i.stages.iter().any(|s| infos.contains_key(&s.signature)))
         .map(|i| {
             let list = i
                 .stages
@@ -639,7 +636,6 @@ pub(super) fn prepare(
         record,
         specs,
         infos,
-        stages,
         images,
         stale,
     })

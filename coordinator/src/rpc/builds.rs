@@ -92,8 +92,8 @@ impl Builds for BuildsService {
         request: Request<WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let r = request.into_inner();
-        let rx = self.server.watch(r.build_id, r.after).await?;
-        let events = ReceiverStream::new(rx).map(|e| Ok(BuildEvent::clone(&e)));
+        let rx = self.server.watch(r.build_id.clone(), r.after).await?;
+        let events = ReceiverStream::new(rx).map(move |e| Ok(e.to_message(&r.build_id)));
         Ok(Response::new(Box::pin(events)))
     }
 

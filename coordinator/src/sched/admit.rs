@@ -100,7 +100,7 @@ impl Scheduler {
             }
         }
         let b = self.builds.insert(Build {
-            id: build_id.to_string(),
+            id: build_id.into(),
             stages: order.iter().map(|&i| ids[i]).collect(),
             remaining: 0,
             failed: false,
@@ -217,7 +217,7 @@ impl Scheduler {
     /// Makes build `b` wait for task `t`, queueing it if nothing else has.
     fn activate(&mut self, t: usize, b: usize, cached: bool, now: u64, events: &mut Vec<Event>) {
         let build = self.build_name(b);
-        let signature = self.tasks[t].sig.to_string();
+        let signature = self.tasks[t].sig.clone();
         if self.is_pending(t) {
             let task = &mut self.tasks[t];
             task.waiters.push(b);

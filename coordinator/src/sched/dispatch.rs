@@ -33,7 +33,7 @@ impl Scheduler {
             Some(&w) => w,
             None => {
                 let w = self.workers.insert(Worker {
-                    id: worker_id.to_string(),
+                    id: worker_id.into(),
                     slots,
                     running: BTreeSet::new(),
                     holds: HashSet::new(),
@@ -105,17 +105,18 @@ impl Scheduler {
         let lease = LeaseId(self.next_lease);
         self.next_lease += 1;
         let deadline = now.saturating_add(self.config.lease_ttl_ms);
+        let worker = self.workers.get(w)?.id.clone();
         let task = &mut self.tasks[pick];
         task.attempts = attempt;
         task.state = State::Running(lease);
         let assignment = Assignment {
             lease,
-            signature: task.sig.to_string(),
+            signature: task.sig.clone(),
             kind: task.kind,
             attempt,
             deadline,
-            worker: worker_id.to_string(),
-            label: task.label.to_string(),
+            worker,
+            label: task.label.clone(),
         };
         self.leases.insert(
             lease,

@@ -15,7 +15,7 @@ impl Scheduler {
                 let (worker, attempt) = self
                     .leases
                     .get(lease)
-                    .map(|l| (self.worker_name(l.worker), l.attempt))
+                    .map(|l| (self.worker_name(l.worker).to_string(), l.attempt))
                     .unwrap_or_default();
                 SignatureState::Running {
                     lease: *lease,
@@ -47,7 +47,7 @@ impl Scheduler {
             .map(|(&lease, l)| LeaseInfo {
                 lease,
                 signature: self.tasks[l.task].sig.to_string(),
-                worker: self.worker_name(l.worker),
+                worker: self.worker_name(l.worker).to_string(),
                 attempt: l.attempt,
                 deadline: l.deadline,
             })
@@ -60,7 +60,7 @@ impl Scheduler {
         Some(LeaseInfo {
             lease,
             signature: self.tasks[l.task].sig.to_string(),
-            worker: self.worker_name(l.worker),
+            worker: self.worker_name(l.worker).to_string(),
             attempt: l.attempt,
             deadline: l.deadline,
         })

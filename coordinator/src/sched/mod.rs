@@ -90,7 +90,7 @@ pub struct Scheduler {
 #[derive(Debug)]
 struct Task {
     sig: Arc<str>,
-    label: Box<str>,
+    label: Arc<str>,
     kind: TaskKind,
     cost: u64,
     /// Longest remaining path, including `cost`.
@@ -137,7 +137,7 @@ struct ReadyKey {
 
 #[derive(Debug)]
 struct Build {
-    id: String,
+    id: Arc<str>,
     /// Every stage once, dependencies first.
     stages: Vec<usize>,
     remaining: usize,
@@ -146,7 +146,7 @@ struct Build {
 
 #[derive(Debug)]
 struct Worker {
-    id: String,
+    id: Arc<str>,
     slots: u32,
     running: BTreeSet<LeaseId>,
     /// Signatures it said it holds when it connected: the holders of tasks made later. (Tasks
@@ -250,11 +250,11 @@ impl Scheduler {
         }
     }
 
-    fn build_name(&self, b: usize) -> String {
+    fn build_name(&self, b: usize) -> Arc<str> {
         self.builds.get(b).map(|b| b.id.clone()).unwrap_or_default()
     }
 
-    fn worker_name(&self, w: usize) -> String {
+    fn worker_name(&self, w: usize) -> Arc<str> {
         self.workers
             .get(w)
             .map(|w| w.id.clone())

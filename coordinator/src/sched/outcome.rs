@@ -36,7 +36,7 @@ impl Scheduler {
             State::Running(lease) => {
                 if let Some(l) = self.release_lease(lease) {
                     let runner = self.worker_name(l.worker);
-                    if runner != worker_id {
+                    if &*runner != worker_id {
                         events.push(Event::CancelTask {
                             worker: runner,
                             lease,
@@ -87,7 +87,7 @@ impl Scheduler {
         }
         self.remove_build(b);
         events.push(Event::BuildFinished {
-            build: build_id.to_string(),
+            build: build_id.into(),
             status: BuildStatus::Cancelled,
         });
         events
@@ -112,7 +112,7 @@ impl Scheduler {
             return;
         }
         events.push(Event::TaskRequeued {
-            signature: task.sig.to_string(),
+            signature: task.sig.clone(),
             reason,
             attempt: task.attempts.saturating_add(1),
         });
@@ -125,7 +125,7 @@ impl Scheduler {
         task.state = State::Done;
         let waiters = std::mem::take(&mut task.waiters);
         let owner = task.owner.take();
-        let signature = task.sig.to_string();
+        let signature = task.sig.clone();
         for &b in &waiters {
             let source = if owner == Some(b) {
                 DoneSource::Built
@@ -203,7 +203,7 @@ impl Scheduler {
             build.failed = true;
             events.push(Event::StageFailed {
                 build: build.id.clone(),
-                signature: self.tasks[t].sig.to_string(),
+                signature: self.tasks[t].sig.clone(),
                 reason: reason.to_string(),
             });
         }
@@ -264,7 +264,7 @@ impl Scheduler {
         let Some(build) = self.builds.remove(b) else {
             return;
         };
-        self.build_ids.remove(&build.id);
+        self.build_ids.remove(&*build.id);
         for &t in &build.stages {
             self.tasks[t].listed = self.tasks[t].listed.saturating_sub(1);
         }

@@ -127,14 +127,18 @@ impl Harness {
                 | Event::StageFailed {
                     build, signature, ..
                 } => {
-                    assert!(!self.finished.contains_key(&build), "event after end");
+                    assert!(!self.finished.contains_key(&*build), "event after end");
                     assert!(
-                        self.resolved.insert((build.clone(), signature.clone())),
+                        self.resolved
+                            .insert((build.to_string(), signature.to_string())),
                         "{build} resolved {signature} twice"
                     );
                 }
                 Event::BuildFinished { build, status } => {
-                    assert!(self.finished.insert(build, status).is_none(), "ended twice");
+                    assert!(
+                        self.finished.insert(build.to_string(), status).is_none(),
+                        "ended twice"
+                    );
                 }
                 _ => {}
             }
@@ -159,13 +163,13 @@ impl Harness {
         };
         let i: usize = a.signature[1..].parse().unwrap();
         assert!(
-            !running.contains(&a.signature),
+            !running.contains(&*a.signature),
             "{} runs twice",
             a.signature
         );
         assert!(!self.u.stages[i].2, "cached {} dispatched", a.signature);
         assert!(
-            !self.done_seen.contains(&a.signature),
+            !self.done_seen.contains(&*a.signature),
             "done {} again",
             a.signature
         );

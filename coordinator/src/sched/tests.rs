@@ -88,7 +88,7 @@ pub(super) fn worker(s: &mut Scheduler, id: &str, slots: u32) {
 /// Dispatches to `w` and returns (signature, lease).
 pub(super) fn take(s: &mut Scheduler, w: &str, now: u64) -> (String, LeaseId) {
     let a = s.next_ready(w, now).expect("a ready task");
-    (a.signature, a.lease)
+    (a.signature.to_string(), a.lease)
 }
 
 pub(super) use DoneSource::{Built, Shared};
@@ -107,7 +107,7 @@ fn chain_runs_in_order() {
     assert_eq!(s.queued_count(), 3);
     let a = s.next_ready("w1", 1).unwrap();
     assert_eq!(
-        (a.signature.as_str(), a.kind, a.attempt, a.deadline),
+        (&*a.signature, a.kind, a.attempt, a.deadline),
         ("a", TaskKind::Pull, 1, 101)
     );
     assert_eq!(

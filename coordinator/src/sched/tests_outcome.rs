@@ -26,7 +26,7 @@ fn lease_expiry_requeues_and_heartbeat_extends() {
     assert!(!s.heartbeat(a.lease, 181));
     assert_eq!(s.complete(a.lease, 181), vec![], "expired lease is unknown");
     let b = s.next_ready("w2", 181).unwrap();
-    assert_eq!((b.signature.as_str(), b.attempt), ("a", 2));
+    assert_eq!((&*b.signature, b.attempt), ("a", 2));
     assert_eq!(
         s.complete(b.lease, 182),
         vec![done("x", "a", Built), finished("x", BuildStatus::Succeeded)]
@@ -124,7 +124,7 @@ fn disconnect_requeues_running_tasks() {
     assert!(s.running_leases().is_empty());
     assert_eq!(s.workers(), ["w2"]);
     let a = s.next_ready("w2", 6).unwrap();
-    assert_eq!((a.signature.as_str(), a.attempt), ("a", 2));
+    assert_eq!((&*a.signature, a.attempt), ("a", 2));
     // Out of attempts on the next disconnect.
     assert_eq!(
         s.worker_disconnected("w2", 7),

@@ -2,10 +2,14 @@
 //! ([`Config`]), what it tells the caller ([`Event`], [`Assignment`]) and what it lets the
 //! caller inspect ([`SignatureState`], [`LeaseInfo`]).
 //!
-//! Everything here is plain data: owned strings and integers, no references into the
-//! scheduler, so the server can move events and assignments across tasks freely.
+//! Everything here is plain data: shared strings and integers, no references into the
+//! scheduler, so the server can move events and assignments across tasks freely. Signatures,
+//! build ids and worker names are `Arc<str>`s shared with the scheduler's tables: a stage's
+//! events and its assignment count references instead of copying its 64-digit signature
+//! each time.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A lease on one dispatch of one task to one worker. Ids are never reused by a scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,44 +107,41 @@ pub enum BuildStatus {
 pub enum Event {
     /// The build waits for this signature (queued by it or by another build).
     StageQueued {
-        build: String,
-        signature: String,
+        build: Arc<str>,
+        signature: Arc<str>,
     },
     /// One dispatch of a task. Not returned by any method: see [`Assignment::started_event`].
     StageStarted {
-        signature: String,
-        worker: String,
+        signature: Arc<str>,
+        worker: Arc<str>,
         lease: LeaseId,
         attempt: u32,
     },
     /// The signature was already done when the build was added.
     StageCached {
-        build: String,
-        signature: String,
+        build: Arc<str>,
+        signature: Arc<str>,
     },
     StageDone {
-        build: String,
-        signature: String,
+        build: Arc<str>,
+        signature: Arc<str>,
         source: DoneSource,
     },
     StageFailed {
-        build: String,
-        signature: String,
+        build: Arc<str>,
+        signature: Arc<str>,
         reason: String,
     },
     /// A dispatch ended without a result; the task is ready again for dispatch `attempt`.
     TaskRequeued {
-        signature: String,
+        signature: Arc<str>,
         reason: String,
         attempt: u32,
     },
     /// The worker should stop this lease: no active build needs its result any more.
-    CancelTask {
-        worker: String,
-        lease: LeaseId,
-    },
+    CancelTask { worker: Arc<str>, lease: LeaseId },
     BuildFinished {
-        build: String,
+        build: Arc<str>,
         status: BuildStatus,
     },
 }
@@ -149,14 +150,14 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
     pub lease: LeaseId,
-    pub signature: String,
+    pub signature: Arc<str>,
     pub kind: TaskKind,
     /// 1 for the first dispatch of the task, then one more per requeue.
     pub attempt: u32,
     /// The lease expires at this time unless heartbeaten.
     pub deadline: u64,
-    pub worker: String,
-    pub label: String,
+    pub worker: Arc<str>,
+    pub label: Arc<str>,
 }
 
 impl Assignment {

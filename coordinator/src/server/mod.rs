@@ -19,6 +19,7 @@
 //! off the state task); a build's watchers hear of its end once it is written. A result releases its dependents at once: the image is already in the registry, so
 //! losing an unwritten record in a crash costs a rebuild, never a wrong cache hit.
 
+mod events;
 mod priority;
 mod state;
 mod tasks;
@@ -30,8 +31,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use conveyor_proto::v1::{
-    coordinator_message, Assign, BuildEvent, BuildInfo, CoordinatorMessage, Hello, SubmitRequest,
-    WorkerMessage,
+    coordinator_message, Assign, BuildInfo, CoordinatorMessage, Hello, SubmitRequest, WorkerMessage,
 };
 use prost::Message as _;
 use tokio::sync::{mpsc, oneshot};
@@ -42,6 +42,7 @@ use crate::registry::{RegistryImages, StageImages};
 use crate::sched;
 use crate::store::{BuildStatus, Store};
 
+pub use events::{EventReceiver, Logged};
 pub use tasks::{stage_reference, stage_repo};
 
 /// How the server behaves.
@@ -126,8 +127,6 @@ impl ToWorker {
         }
     }
 }
-/// A stream of events to one watcher.
-pub type EventSender = mpsc::Sender<Arc<BuildEvent>>;
 
 /// What handlers ask of the state task.
 enum Msg {
@@ -138,7 +137,7 @@ enum Msg {
     Watch {
         build: String,
         after: u64,
-        reply: oneshot::Sender<Result<mpsc::Receiver<Arc<BuildEvent>>, Status>>,
+        reply: oneshot::Sender<Result<EventReceiver, Status>>,
     },
     Get {
         build: String,
@@ -223,12 +222,9 @@ impl Handle {
         .await
     }
 
-    /// A stream of a build's events from sequence number `after` on.
-    pub async fn watch(
-        &self,
-        build: String,
-        after: u64,
-    ) -> Result<mpsc::Receiver<Arc<BuildEvent>>, Status> {
+    /// A stream of a build's events after sequence number `after` (see
+    /// [`Logged::to_message`]).
+    pub async fn watch(&self, build: String, after: u64) -> Result<EventReceiver, Status> {
         self.ask(|reply| Msg::Watch {
             build,
             after,

@@ -5,23 +5,23 @@
 use std::collections::{BTreeMap, VecDeque};
 
 // See `sched`'s note on foldhash.
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use conveyor_proto::v1::{
-    build_event, BuildEvent, BuildFinished, BuildInfo, BuildStatus as ProtoStatus, StageEvent,
-    StageState, SubmitRequest,
+    BuildFinished, BuildInfo, BuildStatus as ProtoStatus, StageState, SubmitRequest,
 };
 use prost::Message as _;
 use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
+use super::events::{EventReceiver, Log, StageNote, What};
 use super::tasks::{build_work, stage_repo, StageInfo, StageInfos};
 use super::worker::Worker;
-use super::{EventSender, Msg, ServerConfig};
+use super::{Msg, ServerConfig};
 use crate::plan::Plan;
 use crate::sched::{BuildStatus as SchedStatus, DoneSource, Event, Scheduler, StageSpec};
 use crate::store::{BuildRecord, BuildStatus, ImageRecord, Store};
@@ -36,24 +36,13 @@ pub(super) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// What a stage event says beyond its state.
-#[derive(Default)]
-pub(super) struct Detail {
-    pub worker: String,
-    pub message: String,
-    pub duration_ms: u64,
-    /// A failure caused by Docker or the registry (see `StageEvent.environment`).
-    pub environment: bool,
-}
-
 /// One build the server knows in this run.
 pub(super) struct Build {
     pub record: BuildRecord,
-    /// The build's events so far (shared: a new watcher's backlog is a cheap copy).
-    pub events: Vec<Arc<BuildEvent>>,
-    pub watchers: Vec<EventSender>,
-    /// This build's stages by signature (their image and stage names are looked up for every
-    /// event); shared with the state task's table.
+    /// Its events and their watchers.
+    pub log: Log,
+    /// This build's stages by signature (their events carry the info); shared with the state
+    /// task's table.
     pub stages: StageInfos,
     /// Per image built: its (stage, signature) list in order, recorded on success for
     /// `conveyor explain`.
@@ -61,8 +50,26 @@ pub(super) struct Build {
     pub finished: bool,
 }
 
-/// How many events a watcher may fall behind before it is dropped.
-const WATCHER_BUFFER: usize = 4096;
+/// What the state task knows of one signature of the builds in memory. One entry, so that a
+/// stage's result and events look it up once.
+pub(super) struct Known {
+    pub info: Arc<StageInfo>,
+    /// The run that produced it, for its `StageDone` events.
+    pub last_run: Option<LastRun>,
+    /// Its last attempt failed for want of Docker or the registry.
+    pub environment_failed: bool,
+    /// How many builds in memory have it.
+    uses: u32,
+}
+
+/// A stage's run, as its result told it.
+#[derive(Clone)]
+pub(super) struct LastRun {
+    pub worker: Arc<str>,
+    pub duration_ms: u64,
+    /// The worker found the image already built.
+    pub reused: bool,
+}
 
 pub(super) struct State {
     /// The state task's own inbox, for work finished on the blocking pool.
@@ -72,21 +79,16 @@ pub(super) struct State {
     pub store: Arc<dyn Store>,
     pub sched: Scheduler,
     pub builds: BTreeMap<String, Build>,
-    /// Every stage of every build of this run, by signature.
-    pub stages: HashMap<String, Arc<StageInfo>>,
+    /// Every stage of every build in memory, by signature.
+    pub known: HashMap<String, Known>,
     pub workers: BTreeMap<u64, Worker>,
     /// Lease → (connection, signature, dispatch time).
-    pub leases: HashMap<u64, (u64, String, u64)>,
-    /// Signatures whose last attempt failed for want of Docker or the registry.
-    pub environment_failures: HashSet<String>,
+    pub leases: HashMap<u64, (u64, Arc<str>, u64)>,
     /// Results received this turn, recorded together by `flush_results`.
     pub pending: Vec<super::worker::Finished>,
     /// Builds that ended, to record in the next group commit (their watchers hear of the end
     /// once it is written).
     pub ending: Vec<(BuildRecord, Vec<ImageRecord>)>,
-    /// Signature → (worker, duration, reused) of the run that produced it, for its
-    /// `StageDone`s; `reused`: the worker found the image already built.
-    pub last_run: HashMap<String, (String, u64, bool)>,
     pub next_conn: u64,
     /// Callers of `Handle::drain` waiting for the writes in flight and pending to end, each
     /// with the count of failed commits when it asked.
@@ -95,9 +97,15 @@ pub(super) struct State {
     pub failed_commits: u64,
     /// Finished builds still in memory, oldest first (see `ServerConfig::keep_finished`).
     finished: VecDeque<String>,
-    /// Signature → how many builds in memory have it.
-    uses: HashMap<String, u32>,
     keep_finished: usize,
+}
+
+impl Build {
+    /// A stage event of this build, with the stage's info.
+    fn stage_event(&mut self, mut note: StageNote, now: u64) {
+        note.info = self.stages.get(&*note.signature).cloned();
+        self.log.push(What::Stage(note), now);
+    }
 }
 
 impl State {
@@ -108,18 +116,15 @@ impl State {
             sched: Scheduler::new(config.sched),
             store,
             builds: BTreeMap::new(),
-            stages: HashMap::new(),
+            known: HashMap::new(),
             workers: BTreeMap::new(),
             leases: HashMap::new(),
-            last_run: HashMap::new(),
             pending: vec![],
             ending: vec![],
-            environment_failures: HashSet::new(),
             next_conn: 1,
             drained: Vec::new(),
             failed_commits: 0,
             finished: VecDeque::new(),
-            uses: HashMap::new(),
             keep_finished: config.keep_finished,
         }
     }
@@ -212,30 +217,29 @@ impl State {
         // About four events per stage (queued, started, done, plus logs): reserve them once
         // instead of regrowing a large log.
         let expected_events = p.specs.len() * 4;
-        // Likewise the run details of the stages it may run: grown now, not by rehashing a
-        // large map between two results while workers wait.
-        self.last_run
-            .reserve(p.specs.iter().filter(|s| !s.cached).count());
         let events = self
             .sched
             .add_build(&p.id, p.specs, now)
             .map_err(|e| Status::internal(e.to_string()))?;
+        // Grown now, not by rehashing a large map between two results while workers wait.
+        self.known.reserve(p.infos.len());
         for (sig, info) in &p.infos {
-            *self.uses.entry(sig.clone()).or_default() += 1;
+            let known = self.known.entry(sig.clone()).or_insert_with(|| Known {
+                info: info.clone(),
+                last_run: None,
+                environment_failed: false,
+                uses: 0,
+            });
+            known.uses += 1;
             if forgotten.contains(sig) {
-                self.stages.insert(sig.clone(), info.clone());
-            } else {
-                self.stages
-                    .entry(sig.clone())
-                    .or_insert_with(|| info.clone());
+                known.info = info.clone();
             }
         }
         self.builds.insert(
             p.id.clone(),
             Build {
                 record: p.record,
-                events: Vec::with_capacity(expected_events),
-                watchers: vec![],
+                log: Log::with_capacity(expected_events),
                 stages: p.infos,
                 images: p.images,
                 finished: false,
@@ -256,42 +260,23 @@ impl State {
     /// A new watcher of `build`: its events after `after` so far, then the events to come
     /// unless it has ended. The events are shared; the watcher's stream copies them into
     /// messages, off this task.
-    fn watch(
-        &mut self,
-        build: &str,
-        after: u64,
-    ) -> Result<mpsc::Receiver<Arc<BuildEvent>>, Status> {
+    fn watch(&mut self, build: &str, after: u64) -> Result<EventReceiver, Status> {
         let b = self.builds.get_mut(build).ok_or_else(|| {
             Status::not_found(format!(
                 "No build `{build}` in this coordinator's memory (a build that finished long \
                  ago can still be asked for with Get)"
             ))
         })?;
-        let start = b.events.partition_point(|e| e.seq <= after);
-        let backlog = &b.events[start..];
-        let (tx, rx) = mpsc::channel(backlog.len() + WATCHER_BUFFER);
-        for e in backlog {
-            let _ = tx.try_send(e.clone());
-        }
-        if !b.finished {
-            b.watchers.push(tx);
-        }
-        Ok(rx)
+        Ok(b.log.watch(after, !b.finished))
     }
 
     fn info(&self, build: &str) -> Result<BuildInfo, Status> {
         if let Some(b) = self.builds.get(build) {
-            let mut last: BTreeMap<&str, StageEvent> = BTreeMap::new();
-            for e in &b.events {
-                if let Some(build_event::Event::Stage(s)) = &e.event {
-                    last.insert(s.signature.as_str(), s.clone());
-                }
-            }
             return Ok(BuildInfo {
                 build_id: build.to_string(),
                 project: b.record.project.clone(),
                 status: proto_status(b.record.status) as i32,
-                stages: last.into_values().collect(),
+                stages: b.log.last_stage_events(),
             });
         }
         match self.store.build(build) {
@@ -306,57 +291,41 @@ impl State {
         }
     }
 
-    /// Appends an event to a build's log and sends it to its watchers. A watcher that has
-    /// fallen [`WATCHER_BUFFER`] events behind is dropped (its stream ends; a client watches
-    /// again from the last event it saw).
-    pub fn emit(&mut self, build: &str, event: build_event::Event, now: u64) {
-        let Some(b) = self.builds.get_mut(build) else {
-            return;
-        };
-        let e = Arc::new(BuildEvent {
-            build_id: build.to_string(),
-            seq: b.events.len() as u64 + 1,
-            time_ms: now,
-            event: Some(event),
-        });
-        b.watchers.retain(|w| w.try_send(e.clone()).is_ok());
-        b.events.push(e);
-    }
-
     /// A stage event for one build.
-    pub fn stage_event(&mut self, build: &str, sig: &str, state: StageState, d: Detail, now: u64) {
-        let Detail {
-            worker,
-            message,
-            duration_ms,
-            environment,
-        } = d;
-        let (image, stage) = self
-            .builds
-            .get(build)
-            .and_then(|b| b.stages.get(sig))
-            .map(|i| (i.image.clone(), i.stage.clone()))
-            .unwrap_or_default();
-        let ev = StageEvent {
-            image,
-            stage,
-            signature: sig.to_string(),
-            state: state as i32,
-            worker,
-            message,
-            duration_ms,
-            environment,
-        };
-        self.emit(build, build_event::Event::Stage(ev), now);
+    fn stage_event(&mut self, build: &str, note: StageNote, now: u64) {
+        if let Some(b) = self.builds.get_mut(build) {
+            b.stage_event(note, now);
+        }
     }
 
-    /// Active builds that include `sig`.
-    pub fn builds_with(&self, sig: &str) -> Vec<String> {
-        self.builds
-            .iter()
-            .filter(|(_, b)| !b.finished && b.stages.contains_key(sig))
-            .map(|(id, _)| id.clone())
-            .collect()
+    /// A stage event for every active build that has the stage.
+    fn stage_event_for_all(&mut self, note: StageNote, now: u64) {
+        let sig = note.signature.clone();
+        self.tell_builds_with(
+            &sig,
+            |info| {
+                What::Stage(StageNote {
+                    info: Some(info.clone()),
+                    ..note.clone()
+                })
+            },
+            now,
+        );
+    }
+
+    /// An event, made from the stage's info, for every active build that has `sig`.
+    pub fn tell_builds_with(
+        &mut self,
+        sig: &str,
+        mut what: impl FnMut(&Arc<StageInfo>) -> What,
+        now: u64,
+    ) {
+        for b in self.builds.values_mut().filter(|b| !b.finished) {
+            if let Some(info) = b.stages.get(sig) {
+                let what = what(info);
+                b.log.push(what, now);
+            }
+        }
     }
 
     /// Turns scheduler events into build events, worker cancels and build records.
@@ -365,16 +334,12 @@ impl State {
             match event {
                 Event::StageQueued { build, signature } => self.stage_event(
                     &build,
-                    &signature,
-                    StageState::Queued,
-                    Detail::default(),
+                    StageNote::new(signature, None, StageState::Queued),
                     now,
                 ),
                 Event::StageCached { build, signature } => self.stage_event(
                     &build,
-                    &signature,
-                    StageState::Cached,
-                    Detail::default(),
+                    StageNote::new(signature, None, StageState::Cached),
                     now,
                 ),
                 Event::StageStarted {
@@ -383,82 +348,51 @@ impl State {
                     attempt,
                     ..
                 } => {
-                    for build in self.builds_with(&signature) {
-                        let msg = if attempt > 1 {
-                            format!("attempt {attempt}")
-                        } else {
-                            String::new()
-                        };
-                        self.stage_event(
-                            &build,
-                            &signature,
-                            StageState::Started,
-                            Detail {
-                                worker: worker.clone(),
-                                message: msg,
-                                ..Detail::default()
-                            },
-                            now,
-                        );
+                    let mut note = StageNote::new(signature, None, StageState::Started);
+                    note.worker = Some(worker);
+                    if attempt > 1 {
+                        note.message = format!("attempt {attempt}");
                     }
+                    self.stage_event_for_all(note, now);
                 }
                 Event::StageDone {
                     build,
                     signature,
                     source,
                 } => {
-                    let (worker, duration, reused) =
-                        self.last_run.get(&signature).cloned().unwrap_or_default();
+                    let run = self.known.get(&*signature).and_then(|k| k.last_run.clone());
                     let state = match source {
-                        _ if reused => StageState::Cached,
+                        _ if run.as_ref().is_some_and(|r| r.reused) => StageState::Cached,
                         DoneSource::Built => StageState::Built,
                         DoneSource::Shared => StageState::Shared,
                     };
-                    self.stage_event(
-                        &build,
-                        &signature,
-                        state,
-                        Detail {
-                            worker: worker.clone(),
-                            duration_ms: duration,
-                            ..Detail::default()
-                        },
-                        now,
-                    );
+                    let mut note = StageNote::new(signature, None, state);
+                    if let Some(run) = run {
+                        note.worker = Some(run.worker);
+                        note.duration_ms = run.duration_ms;
+                    }
+                    self.stage_event(&build, note, now);
                 }
                 Event::StageFailed {
                     build,
                     signature,
                     reason,
                 } => {
-                    let environment = self.environment_failures.contains(&signature);
-                    self.stage_event(
-                        &build,
-                        &signature,
-                        StageState::Failed,
-                        Detail {
-                            message: reason,
-                            environment,
-                            ..Detail::default()
-                        },
-                        now,
-                    )
+                    let environment = self
+                        .known
+                        .get(&*signature)
+                        .is_some_and(|k| k.environment_failed);
+                    let mut note = StageNote::new(signature, None, StageState::Failed);
+                    note.message = reason;
+                    note.environment = environment;
+                    self.stage_event(&build, note, now);
                 }
                 Event::TaskRequeued {
                     signature, reason, ..
                 } => {
-                    for build in self.builds_with(&signature) {
-                        self.stage_event(
-                            &build,
-                            &signature,
-                            StageState::Requeued,
-                            Detail {
-                                message: reason.clone(),
-                                ..Detail::default()
-                            },
-                            now,
-                        );
-                    }
+                    let mut note = StageNote::new(signature, None, StageState::Requeued);
+                    note.message = reason;
+                    self.stage_event_for_all(note, now);
                 }
                 Event::CancelTask { worker, lease } => self.cancel_task(&worker, lease.0),
                 Event::BuildFinished { build, status } => self.finish(&build, status, now),
@@ -508,17 +442,16 @@ impl State {
             BuildStatus::Failed => "a stage failed".to_string(),
             _ => String::new(),
         };
-        self.emit(
-            build,
-            build_event::Event::Finished(BuildFinished {
-                status: proto_status(status) as i32,
-                message,
-            }),
-            now_ms(),
-        );
         if let Some(b) = self.builds.get_mut(build) {
+            b.log.push(
+                What::Finished(BuildFinished {
+                    status: proto_status(status) as i32,
+                    message,
+                }),
+                now_ms(),
+            );
             b.finished = true;
-            b.watchers.clear();
+            b.log.close();
             self.finished.push_back(build.to_string());
         }
         while self.finished.len() > self.keep_finished {
@@ -537,15 +470,12 @@ impl State {
         };
         let mut unused = vec![];
         for sig in b.stages.keys() {
-            let Some(n) = self.uses.get_mut(sig) else {
+            let Some(known) = self.known.get_mut(sig) else {
                 continue;
             };
-            *n = n.saturating_sub(1);
-            if *n == 0 && !self.sched.is_pending_signature(sig) {
-                self.uses.remove(sig);
-                self.stages.remove(sig);
-                self.last_run.remove(sig);
-                self.environment_failures.remove(sig);
+            known.uses = known.uses.saturating_sub(1);
+            if known.uses == 0 && !self.sched.is_pending_signature(sig) {
+                self.known.remove(sig);
                 unused.push(sig.as_str());
             }
         }

@@ -2,15 +2,16 @@
 //! when it says hello, reports, or goes away; and dispatching ready stages to them.
 
 use conveyor_proto::v1::{
-    build_event, coordinator_message, worker_message, CancelTask, CoordinatorMessage, FailureClass,
-    Hello, LogLine, WorkerMessage,
+    coordinator_message, worker_message, CancelTask, CoordinatorMessage, FailureClass, Hello,
+    LogLine, WorkerMessage,
 };
 
 use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
+use super::events::What;
 use super::priority::Below;
-use super::state::State;
+use super::state::{LastRun, State};
 use super::tasks::StageInfo;
 use super::{ToWorker, WorkerSender};
 use crate::sched::LeaseId;
@@ -61,7 +62,8 @@ fn records_and_costs(finished: &[Finished]) -> (Vec<StageRecord>, Vec<(String, u
 
 /// A connected worker stream.
 pub(super) struct Worker {
-    pub name: String,
+    /// Shared with the events of the stages it runs.
+    pub name: Arc<str>,
     pub out: WorkerSender,
 }
 
@@ -71,7 +73,7 @@ impl State {
         let old: Vec<u64> = self
             .workers
             .iter()
-            .filter(|(_, w)| w.name == hello.name)
+            .filter(|(_, w)| *w.name == hello.name)
             .map(|(c, _)| *c)
             .collect();
         for conn in old {
@@ -89,7 +91,7 @@ impl State {
         self.workers.insert(
             conn,
             Worker {
-                name: hello.name,
+                name: hello.name.into(),
                 out,
             },
         );
@@ -118,26 +120,25 @@ impl State {
                 }
             }
             Some(worker_message::Msg::Log(log)) => {
-                for build in self.builds_with(&log.signature) {
-                    self.emit(
-                        &build,
-                        build_event::Event::Log(LogLine {
-                            signature: log.signature.clone(),
-                            worker: name.clone(),
-                            line: log.line.clone(),
-                            stderr: log.stderr,
-                        }),
-                        now,
-                    );
-                }
+                let line = LogLine {
+                    signature: log.signature,
+                    worker: name.to_string(),
+                    line: log.line,
+                    stderr: log.stderr,
+                };
+                self.tell_builds_with(&line.signature.clone(), |_| What::Log(line.clone()), now);
             }
             Some(worker_message::Msg::Result(r)) => {
-                let Some(info) = self.stages.get(&r.signature).cloned() else {
+                let Some(known) = self.known.get_mut(&r.signature) else {
                     tracing::warn!("worker {name} reported unknown stage {}", r.signature);
                     return;
                 };
-                self.last_run
-                    .insert(r.signature.clone(), (name.clone(), r.duration_ms, r.reused));
+                known.last_run = Some(LastRun {
+                    worker: name.clone(),
+                    duration_ms: r.duration_ms,
+                    reused: r.reused,
+                });
+                let info = known.info.clone();
                 // Dependents are released now; the record is written by the next group commit.
                 // Nothing waits for it: the image is already in the registry, so a crash before
                 // the write only costs rebuilding this stage later, never a wrong cache hit.
@@ -148,7 +149,7 @@ impl State {
                     digest: r.digest,
                     size: r.size,
                     created_ms: now,
-                    built_by: name.clone(),
+                    built_by: name.to_string(),
                     duration_ms: r.duration_ms,
                 });
                 let events = if self.leases.remove(&r.lease).is_some() {
@@ -162,10 +163,8 @@ impl State {
                 let Some((_, signature, _)) = self.leases.remove(&f.lease) else {
                     return;
                 };
-                if f.class == FailureClass::Environment as i32 {
-                    self.environment_failures.insert(signature);
-                } else {
-                    self.environment_failures.remove(&signature);
+                if let Some(known) = self.known.get_mut(&*signature) {
+                    known.environment_failed = f.class == FailureClass::Environment as i32;
                 }
                 let retryable = f.class != FailureClass::Stage as i32;
                 let events = self
@@ -239,7 +238,7 @@ impl State {
     /// Asks a worker to stop a lease no build needs any more.
     pub fn cancel_task(&mut self, worker: &str, lease: u64) {
         self.leases.remove(&lease);
-        if let Some(w) = self.workers.values().find(|w| w.name == worker) {
+        if let Some(w) = self.workers.values().find(|w| &*w.name == worker) {
             let _ = w.out.try_send(ToWorker::message(CoordinatorMessage {
                 msg: Some(coordinator_message::Msg::Cancel(CancelTask {
                     lease,
@@ -260,7 +259,7 @@ impl State {
                 continue;
             };
             while let Some(a) = self.sched.next_ready(&name, now) {
-                let Some(info) = self.stages.get(&a.signature).cloned() else {
+                let Some(info) = self.known.get(&*a.signature).map(|k| k.info.clone()) else {
                     continue;
                 };
                 let msg = ToWorker::assign(a.lease.0, a.deadline, info);

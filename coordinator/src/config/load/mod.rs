@@ -57,7 +57,8 @@ pub enum RenderLoadError {
 pub fn render_and_load(input: &RenderInput<'_>) -> Result<(Rendered, Config), RenderLoadError> {
     let file = input.config_name;
     let read = |doc: &tree::Document| read_document(file, doc);
-    type Piece = (usize, usize, String);
+    /// (number, lines before it, text, followed by a `---` line).
+    type Piece = (usize, usize, String, bool);
     let (tx, rx) = std::sync::mpsc::channel::<Piece>();
     let rx = std::sync::Mutex::new(rx);
     // Takes pieces until the channel closes; returns each piece's documents by piece number.
@@ -68,18 +69,18 @@ pub fn render_and_load(input: &RenderInput<'_>) -> Result<(Rendered, Config), Re
                 Ok(rx) => rx.recv(),
                 Err(_) => break,
             };
-            let Ok((n, lines_before, text)) = piece else {
+            let Ok((n, lines_before, text, followed)) = piece else {
                 break;
             };
-            done.push((n, tree::parse_part(&text, lines_before, &read)));
+            done.push((n, tree::parse_part(&text, lines_before, followed, &read)));
         }
         done
     };
     let (rendered, mut pieces) = std::thread::scope(|s| {
         let helper = s.spawn(take_pieces);
         let (mut n, mut lines) = (0, 0);
-        let mut send = |piece: &str| {
-            let _ = tx.send((n, lines, piece.to_string()));
+        let mut send = |piece: &str, followed: bool| {
+            let _ = tx.send((n, lines, piece.to_string(), followed));
             n += 1;
             lines += piece.matches('\n').count();
         };
@@ -93,6 +94,13 @@ pub fn render_and_load(input: &RenderInput<'_>) -> Result<(Rendered, Config), Re
         (rendered, pieces)
     });
     let rendered = rendered?;
+    if pieces.iter().any(|(_, reads)| reads.is_err()) {
+        // A YAML error in a piece: the whole text is read again, so that the error is the one
+        // the whole stream has (a flow collection left open across a cut reads differently in
+        // two pieces; see `tree::parse`).
+        let config = load(file, &rendered.text)?;
+        return Ok((rendered, config));
+    }
     pieces.sort_by_key(|(n, _)| *n);
     let mut parts = Vec::with_capacity(pieces.len());
     let mut before = 0;

@@ -125,7 +125,7 @@ fn large_configs_read_in_parallel_keep_document_order_and_the_first_error() {
 /// `render_and_load` (documents parsed while the rest renders) against `render` then `load`.
 mod streamed {
     use super::super::{load, render_and_load};
-    use crate::config::render::{render, FileSource, RenderInput};
+    use crate::config::render::{render, render_streaming, FileSource, RenderInput};
 
     struct NoFiles;
     impl FileSource for NoFiles {
@@ -137,15 +137,20 @@ mod streamed {
         }
     }
 
-    /// Both ways of reading `template`: (render + load, render_and_load), errors as text.
-    fn both(template: &str) -> (Result<String, String>, Result<String, String>) {
-        let env = |_: &str| None;
-        let input = RenderInput {
+    const NO_ENV: &(dyn Fn(&str) -> Option<String> + Sync) = &|_| None;
+
+    fn input(template: &str) -> RenderInput<'_> {
+        RenderInput {
             config_name: "werf.yaml",
             config: template,
             files: &NoFiles,
-            env: &env,
-        };
+            env: NO_ENV,
+        }
+    }
+
+    /// Both ways of reading `template`: (render + load, render_and_load), errors as text.
+    fn both(template: &str) -> (Result<String, String>, Result<String, String>) {
+        let input = input(template);
         let apart = render(&input).map_err(|e| e.to_string()).and_then(|r| {
             load("werf.yaml", &r.text)
                 .map(|c| format!("{c:?}"))
@@ -197,6 +202,43 @@ mod streamed {
                 .unwrap_or(0);
             assert!(line > 150_000 || apart.contains("stop here"), "{apart}");
         }
+    }
+
+    /// The first piece `render_streaming` hands on for `template`.
+    fn first_piece(template: &str) -> String {
+        let input = input(template);
+        let mut pieces = vec![];
+        let mut sink = |piece: &str, _: bool| pieces.push(piece.to_string());
+        render_streaming(&input, &mut sink).unwrap();
+        pieces.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_flow_collection_left_open_before_a_cut_errs_as_in_the_whole_text() {
+        // An open flow sequence in the last image of the first piece: the `---` line after it
+        // is swallowed, so that piece read alone errs elsewhere than the whole text does
+        // (read alone: "did not find expected node content" on the `---` line; whole:
+        // "invalid indentation" on the line after it).
+        let body = "docker:\n  - {\n";
+        let last_image = |piece: &str| -> usize {
+            let at = piece.rfind("image: i").unwrap() + "image: i".len();
+            piece[at..].split('\n').next().unwrap().parse().unwrap()
+        };
+        let at = last_image(&first_piece(&config(20_000, 0, "")));
+        let template = config(20_000, at, body);
+        let piece = first_piece(&template);
+        assert!(
+            piece.ends_with(body),
+            "the open sequence ends the first piece"
+        );
+        let (apart, together) = both(&template);
+        assert!(
+            apart
+                .as_ref()
+                .is_err_and(|e| e.contains("invalid indentation")),
+            "{apart:?}"
+        );
+        assert_eq!(apart, together);
     }
 
     #[test]

@@ -159,12 +159,13 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
 }
 
 /// [`render`], handing the output to `sink` in pieces while it is written: each piece is whole
-/// YAML documents (cut before a `---` line), and the pieces in order make the whole text.
-/// A config that renders to less than a few hundred KB arrives as one piece. On error, the
-/// pieces handed on so far are to be thrown away.
+/// YAML documents (cut before a `---` line: the sink's flag says whether the piece is followed
+/// by one, true for all but the last), and the pieces in order make the whole text. A config
+/// that renders to less than a few hundred KB arrives as one piece. On error, the pieces
+/// handed on so far are to be thrown away.
 pub fn render_streaming<'a>(
     input: &RenderInput<'a>,
-    sink: &'a mut dyn FnMut(&str),
+    sink: &'a mut dyn FnMut(&str, bool),
 ) -> Result<Rendered, RenderError> {
     render_with(input, Vec::new(), Some(exec::Stream::new(sink)))
 }

@@ -358,7 +358,7 @@ fn scalar_node(line: usize, col: usize, value: String, plain: bool) -> Node {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_one, parse_yaml};
+    use super::super::{parse_one, parse_piece, parse_yaml, shift_lines};
     use super::*;
     use proptest::prelude::*;
     use proptest::strategy::ValueTree;
@@ -656,6 +656,43 @@ shell:
         #[test]
         fn block_documents_read_as_yaml_rust2_reads_them(text in stream()) {
             prop_assert_eq!(parse_one(&text), parse_yaml(&text), "{}", text);
+        }
+
+        #[test]
+        fn a_stream_cut_before_any_document_reads_as_the_whole(
+            text in stream(),
+            at in any::<prop::sample::Index>(),
+        ) {
+            // The cuts `parse` and `render_and_load` may make: before a `---` line.
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .filter(|&i| text[i..].starts_with("---"))
+                .collect();
+            prop_assume!(!starts.is_empty());
+            let cut = starts[at.index(starts.len())];
+            let (head, tail) = text.split_at(cut);
+            let lines = head.matches('\n').count();
+            let whole = parse_yaml(&text);
+            let parts = parse_piece(head, true).and_then(|mut docs| {
+                let mut rest = parse_piece(tail, false).map_err(|mut e| {
+                    e.line += lines;
+                    e
+                })?;
+                for doc in &mut rest {
+                    doc.line += lines;
+                    doc.index += docs.len();
+                    if let Some(root) = doc.root.as_mut() {
+                        shift_lines(root, lines);
+                    }
+                }
+                docs.append(&mut rest);
+                Ok(docs)
+            });
+            // An error in a piece makes the callers read the whole stream again (a flow
+            // collection left open across the cut reads differently in two pieces).
+            if whole.is_ok() {
+                prop_assert_eq!(parts, whole, "{}", text);
+            }
         }
 
         #[test]

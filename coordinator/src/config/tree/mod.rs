@@ -95,6 +95,9 @@ const PARALLEL_FROM: usize = 1 << 20;
 /// That is safe: a line starting with `---` ends any scalar (but a block scalar at the root
 /// written at column 0, which no werf.yaml has) and starts a document, so each half
 /// is a valid stream of exactly the documents it holds, and anchors never cross documents.
+/// The first half is read as followed by a `---` line (see [`parse_piece`]). Should either
+/// half have an error (a flow collection left open across the cut reads differently in two
+/// halves), the whole stream is read again on this thread, so errors are the whole stream's.
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let Some(cut) = (text.len() >= PARALLEL_FROM)
         .then(|| document_start_near(text, text.len() / 2))
@@ -106,16 +109,11 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let lines_before = head.matches('\n').count();
     let (first, second) = std::thread::scope(|s| {
         let second = s.spawn(|| parse_one(tail));
-        let first = parse_one(head);
+        let first = parse_piece(head, true);
         (first, second.join())
     });
-    let mut docs = first?;
-    let second = match second {
-        Ok(result) => result.map_err(|mut e| {
-            e.line += lines_before;
-            e
-        })?,
-        Err(_) => return parse_one(text),
+    let (Ok(mut docs), Ok(Ok(second))) = (first, second) else {
+        return parse_one(text);
     };
     let offset = docs.len();
     for mut doc in second {
@@ -130,44 +128,47 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
 }
 
 /// Parses a stream and maps every document with `f` where it was parsed: a large stream is
-/// cut in two halves (as in [`parse`]) that are parsed, mapped and freed on two threads.
+/// cut in two halves (as in [`parse`], errors too) that are parsed, mapped and freed on two
+/// threads.
 /// Returns the mapped documents in order, each part with the number of documents before it
 /// (document indices inside a part start at 1; add that number to get the stream's index).
 pub fn parse_map<T: Send>(
     text: &str,
     f: &(dyn Fn(&Document) -> T + Sync),
 ) -> Result<Vec<(usize, Vec<T>)>, SyntaxError> {
-    let map_part = |part: &str, lines_before: usize| parse_part(part, lines_before, f);
+    let map_part = |part: &str, lines_before: usize, followed: bool| {
+        parse_part(part, lines_before, followed, f)
+    };
     let Some(cut) = (text.len() >= PARALLEL_FROM)
         .then(|| document_start_near(text, text.len() / 2))
         .flatten()
     else {
-        return Ok(vec![(0, map_part(text, 0)?)]);
+        return Ok(vec![(0, map_part(text, 0, false)?)]);
     };
     let (head, tail) = text.split_at(cut);
     let lines_before = head.matches('\n').count();
     let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| map_part(tail, lines_before));
-        (map_part(head, 0), second.join())
+        let second = s.spawn(|| map_part(tail, lines_before, false));
+        (map_part(head, 0, true), second.join())
     });
-    let first = first?;
-    let second = match second {
-        Ok(result) => result?,
-        Err(_) => return Ok(vec![(0, map_part(text, 0)?)]),
+    let (Ok(first), Ok(Ok(second))) = (first, second) else {
+        return Ok(vec![(0, map_part(text, 0, false)?)]);
     };
     let before = first.len();
     Ok(vec![(0, first), (before, second)])
 }
 
-/// Parses a piece of a stream made of whole documents that starts after `lines_before` lines,
-/// and maps every document with `f`. Lines (in errors too) count from the stream's start;
-/// document indices count from the piece's start (1).
+/// Parses a piece of a stream made of whole documents that starts after `lines_before` lines
+/// (and, if `followed`, ends before a `---` line: see [`parse_piece`]), and maps every
+/// document with `f`. Lines (in errors too) count from the stream's start; document indices
+/// count from the piece's start (1).
 pub fn parse_part<T>(
     part: &str,
     lines_before: usize,
+    followed: bool,
     f: &(dyn Fn(&Document) -> T + Sync),
 ) -> Result<Vec<T>, SyntaxError> {
-    let mut docs = parse_one(part).map_err(|mut e| {
+    let mut docs = parse_piece(part, followed).map_err(|mut e| {
         e.line += lines_before;
         e
     })?;
@@ -218,8 +219,16 @@ fn shift_lines(node: &mut Node, by: usize) {
 /// whole stream is read again by yaml-rust2 alone, so errors are reported exactly as it
 /// reports them.
 fn parse_one(text: &str) -> Result<Vec<Document>, SyntaxError> {
+    parse_piece(text, false)
+}
+
+/// [`parse_one`] for a piece of a longer stream: when `followed`, a `---` line comes right
+/// after `text` (which ends with a newline) in the stream, and the piece reads as it reads
+/// there. yaml-rust2 ends a document differently at the end of its input: an empty block
+/// scalar last in a document reads `"\n"` there, but `""` before a `---` line.
+fn parse_piece(text: &str, followed: bool) -> Result<Vec<Document>, SyntaxError> {
     let Some(spans) = block::split(text) else {
-        return parse_yaml(text);
+        return parse_yaml_followed(text, followed);
     };
     let mut docs = Vec::with_capacity(spans.len());
     for (k, span) in spans.iter().enumerate() {
@@ -232,13 +241,13 @@ fn parse_one(text: &str) -> Result<Vec<Document>, SyntaxError> {
                 let next_line = spans.get(k + 1).map(|next| {
                     next.start + next.text.find('\n').map_or(next.text.len(), |i| i + 1)
                 });
-                let end = next_line.unwrap_or(text.len());
-                let Ok(mut slow) = parse_yaml(&text[span.start..end]) else {
-                    return parse_yaml(text);
+                let read = match next_line {
+                    Some(end) => parse_yaml(&text[span.start..end]).map(drop_last),
+                    None => parse_yaml_followed(&text[span.start..], followed).map(Some),
                 };
-                if next_line.is_some() && slow.pop().is_none() {
-                    return parse_yaml(text);
-                }
+                let Ok(Some(mut slow)) = read else {
+                    return parse_yaml_followed(text, followed);
+                };
                 for doc in &mut slow {
                     doc.line += span.line - 1;
                     if let Some(root) = doc.root.as_mut() {
@@ -253,6 +262,30 @@ fn parse_one(text: &str) -> Result<Vec<Document>, SyntaxError> {
         doc.index = n + 1;
     }
     Ok(docs)
+}
+
+/// The documents but the last (the empty one a `---` line after the text starts), or `None`
+/// if there are none.
+fn drop_last(mut docs: Vec<Document>) -> Option<Vec<Document>> {
+    docs.pop().map(|_| docs)
+}
+
+/// [`parse_yaml`], reading `text` as followed by a `---` line when `followed`.
+fn parse_yaml_followed(text: &str, followed: bool) -> Result<Vec<Document>, SyntaxError> {
+    if !followed {
+        return parse_yaml(text);
+    }
+    let mut with_next = String::with_capacity(text.len() + 5);
+    with_next.push_str(text);
+    if !text.is_empty() && !text.ends_with('\n') {
+        with_next.push('\n');
+    }
+    with_next.push_str("---\n");
+    // The `---` line always starts one more (empty) document.
+    parse_yaml(&with_next).map(|mut docs| {
+        docs.pop();
+        docs
+    })
 }
 
 /// Parses a stream with yaml-rust2.
@@ -422,6 +455,28 @@ mod tests {
         assert!(!pairs[1].1.is_null());
         assert!(pairs[2].1.is_null());
         assert!(pairs[3].1.is_null());
+    }
+
+    #[test]
+    fn a_piece_followed_by_a_document_reads_as_it_does_in_the_stream() {
+        // yaml-rust2 reads an empty block scalar at the very end of its input as "\n", and
+        // as "" before a `---` line: a piece cut before one must be read as followed by it.
+        let (head, tail) = ("a: |\n", "---\nb: 1\n");
+        let whole = parse_yaml(&format!("{head}{tail}")).unwrap();
+        let alone = parse_yaml(head).unwrap();
+        assert_ne!(alone[0], whole[0], "yaml-rust2 reads the two differently");
+        assert_eq!(parse_piece(head, true).unwrap(), whole[..1]);
+        assert_eq!(parse_piece(head, false).unwrap(), alone);
+        // Also in a piece that the fast reader cannot split (a directive).
+        let head = "%YAML 1.2\n---\na: |\n";
+        let whole = parse_yaml(&format!("{head}{tail}")).unwrap();
+        assert_eq!(parse_piece(head, true).unwrap(), whole[..1]);
+        // And through `parse_part`, as `render_and_load` reads its pieces.
+        let read = |d: &Document| d.clone();
+        assert_eq!(
+            parse_part("a: |\n", 0, true, &read).unwrap(),
+            parse_one("a: |\n---\n").unwrap()[..1]
+        );
     }
 
     #[test]

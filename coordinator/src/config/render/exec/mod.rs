@@ -156,14 +156,17 @@ pub struct Stream<'e> {
     top: Cell<usize>,
     /// How much of the buffer has been handed on.
     sent: Cell<usize>,
-    sink: RefCell<&'e mut dyn FnMut(&str)>,
+    sink: RefCell<&'e mut Sink<'e>>,
 }
+
+/// Takes each piece, and whether a `---` line follows it (all but the last).
+pub type Sink<'e> = dyn FnMut(&str, bool) + 'e;
 
 /// A piece is handed on once this much unsent output has gathered.
 const PIECE: usize = 256 * 1024;
 
 impl<'e> Stream<'e> {
-    pub fn new(sink: &'e mut dyn FnMut(&str)) -> Stream<'e> {
+    pub fn new(sink: &'e mut Sink<'e>) -> Stream<'e> {
         Stream {
             top: Cell::new(0),
             sent: Cell::new(0),
@@ -186,7 +189,7 @@ impl<'e> Stream<'e> {
         let Some(cut) = last_document_start(&out[sent..]).map(|c| c + sent) else {
             return;
         };
-        (self.sink.borrow_mut())(&out[sent..cut]);
+        (self.sink.borrow_mut())(&out[sent..cut], true);
         self.sent.set(cut);
     }
 
@@ -194,7 +197,7 @@ impl<'e> Stream<'e> {
     pub fn finish(&self, out: &str) {
         let sent = self.sent.get();
         if sent < out.len() {
-            (self.sink.borrow_mut())(&out[sent..]);
+            (self.sink.borrow_mut())(&out[sent..], false);
         }
         self.sent.set(out.len());
     }

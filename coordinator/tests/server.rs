@@ -20,8 +20,9 @@ use conveyor_proto::v1::builds_server::BuildsServer;
 use conveyor_proto::v1::workers_client::WorkersClient;
 use conveyor_proto::v1::workers_server::WorkersServer;
 use conveyor_proto::v1::{
-    build_event, coordinator_message, worker_message, BuildStatus, GetRequest, Hello, Project,
-    StageState, SubmitRequest, TaskResult, WatchRequest, WorkerMessage,
+    build_event, coordinator_message, worker_message, BuildStatus, FailureClass, GetRequest, Hello,
+    Project, StageEvent, StageState, SubmitRequest, TaskFailure, TaskResult, WatchRequest,
+    WorkerMessage,
 };
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
@@ -175,6 +176,8 @@ enum Behaviour {
     DiesOnFirstTask,
     /// Answers its first N assignments, then takes more and never answers.
     StallsAfter(usize),
+    /// Reports its first assignment as failed for want of Docker, then answers every one.
+    FailsFirstForDocker,
 }
 
 fn worker(
@@ -226,7 +229,24 @@ fn worker_with_slots(
             match behaviour {
                 Behaviour::DiesOnFirstTask => return,
                 Behaviour::StallsAfter(n) if answered >= n => continue,
-                Behaviour::StallsAfter(_) | Behaviour::Works => answered += 1,
+                Behaviour::FailsFirstForDocker if answered == 0 => {
+                    answered += 1;
+                    let failure = TaskFailure {
+                        lease: a.lease,
+                        signature: task.signature.clone(),
+                        class: FailureClass::Environment as i32,
+                        message: "docker went away".into(),
+                    };
+                    let _ = tx
+                        .send(WorkerMessage {
+                            msg: Some(worker_message::Msg::Failure(failure)),
+                        })
+                        .await;
+                    continue;
+                }
+                Behaviour::StallsAfter(_) | Behaviour::Works | Behaviour::FailsFirstForDocker => {
+                    answered += 1
+                }
             }
             let result = TaskResult {
                 lease: a.lease,
@@ -297,19 +317,24 @@ async fn built_once(
     (db, c, log, w)
 }
 
-/// Watches a build to its end: (final status, per signature the last stage state).
-async fn finish(addr: SocketAddr, build: &str) -> (i32, BTreeMap<String, i32>) {
+/// A build's events from its first.
+async fn watch(addr: SocketAddr, build: &str) -> tonic::Streaming<conveyor_proto::v1::BuildEvent> {
     let mut client = BuildsClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
-    let mut events = client
+    client
         .watch(WatchRequest {
             build_id: build.into(),
             after: 0,
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+}
+
+/// Watches a build to its end: (final status, per signature the last stage state).
+async fn finish(addr: SocketAddr, build: &str) -> (i32, BTreeMap<String, i32>) {
+    let mut events = watch(addr, build).await;
     let mut states = BTreeMap::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -327,6 +352,18 @@ async fn finish(addr: SocketAddr, build: &str) -> (i32, BTreeMap<String, i32>) {
             _ => {}
         }
     }
+}
+
+/// Every stage event of a build that has finished, in order.
+async fn stage_events(addr: SocketAddr, build: &str) -> Vec<StageEvent> {
+    let events: Vec<_> = watch(addr, build).await.collect().await;
+    events
+        .into_iter()
+        .filter_map(|e| match e.unwrap().event {
+            Some(build_event::Event::Stage(s)) => Some(s),
+            _ => None,
+        })
+        .collect()
 }
 
 fn runs_per_signature(log: &Log) -> BTreeMap<String, usize> {
@@ -378,6 +415,63 @@ async fn two_builds_sharing_stages_run_each_stage_once() {
     assert_eq!(log.lock().unwrap().len(), before);
     w1.abort();
     w2.abort();
+    c.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_build_waiting_for_a_stage_hears_of_its_runs() {
+    // Two builds queue the same base stages before any worker is there; the first dispatch
+    // fails for want of Docker and is retried. Both builds hear of each start, the requeue
+    // and the end, with the stage's names, the worker and the run's duration.
+    let db = tempfile::tempdir().unwrap();
+    let c = start(db.path()).await;
+    let (a, b) = tokio::join!(submit(c.addr, &["api"]), submit(c.addr, &["web"]));
+    let log: Log = Default::default();
+    let w = worker(c.addr, "w1", Behaviour::FailsFirstForDocker, log.clone());
+    assert_eq!(finish(c.addr, &a).await.0, BuildStatus::Succeeded as i32);
+    assert_eq!(finish(c.addr, &b).await.0, BuildStatus::Succeeded as i32);
+    let failed = log.lock().unwrap()[0].1.clone();
+    let mut done_states = vec![];
+    for build in [&a, &b] {
+        let events = stage_events(c.addr, build).await;
+        assert!(
+            events
+                .iter()
+                .all(|e| !e.image.is_empty() && !e.stage.is_empty()),
+            "{events:?}"
+        );
+        let of_failed: Vec<(i32, &str, &str)> = events
+            .iter()
+            .filter(|e| e.signature == failed)
+            .map(|e| (e.state, e.worker.as_str(), e.message.as_str()))
+            .collect();
+        let (queued, started, requeued) = (
+            StageState::Queued as i32,
+            StageState::Started as i32,
+            StageState::Requeued as i32,
+        );
+        assert_eq!(
+            of_failed[..4],
+            [
+                (queued, "", ""),
+                (started, "w1", ""),
+                (requeued, "", "docker went away"),
+                (started, "w1", "attempt 2"),
+            ],
+            "{of_failed:?}"
+        );
+        let done = events.iter().rfind(|e| e.signature == failed).unwrap();
+        assert_eq!((done.worker.as_str(), done.duration_ms), ("w1", 5));
+        done_states.push(done.state);
+    }
+    done_states.sort();
+    let mut built_and_shared = [StageState::Built as i32, StageState::Shared as i32];
+    built_and_shared.sort();
+    assert_eq!(
+        done_states, built_and_shared,
+        "built for the build that queued it first, shared with the other"
+    );
+    w.abort();
     c.task.abort();
 }
 

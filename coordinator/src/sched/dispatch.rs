@@ -89,6 +89,7 @@ impl Scheduler {
             return None;
         }
         let worker = self.workers.get(w)?;
+        let worker_id = worker.id.clone();
         let local = worker.local.first();
         let global = self
             .ready
@@ -105,7 +106,6 @@ impl Scheduler {
         let lease = LeaseId(self.next_lease);
         self.next_lease += 1;
         let deadline = now.saturating_add(self.config.lease_ttl_ms);
-        let worker = self.workers.get(w)?.id.clone();
         let task = &mut self.tasks[pick];
         task.attempts = attempt;
         task.state = State::Running(lease);
@@ -115,7 +115,7 @@ impl Scheduler {
             kind: task.kind,
             attempt,
             deadline,
-            worker,
+            worker: worker_id,
             label: task.label.clone(),
         };
         self.leases.insert(

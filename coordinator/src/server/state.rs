@@ -221,8 +221,13 @@ impl State {
             .sched
             .add_build(&p.id, p.specs, now)
             .map_err(|e| Status::internal(e.to_string()))?;
-        // Grown now, not by rehashing a large map between two results while workers wait.
-        self.known.reserve(p.infos.len());
+        // Grown once for the build's new signatures, not step by step while workers wait.
+        let new = p
+            .infos
+            .keys()
+            .filter(|s| !self.known.contains_key(*s))
+            .count();
+        self.known.reserve(new);
         for (sig, info) in &p.infos {
             let known = self.known.entry(sig.clone()).or_insert_with(|| Known {
                 info: info.clone(),

@@ -67,14 +67,15 @@ pub(super) async fn watch(
     loop {
         let event = match events.next().await {
             Some(Ok(event)) => event,
-            // The stream broke (a restarted coordinator): attach again; the build resumes
-            // under the same id on the coordinator's next run.
-            // The new stream starts from the build's first event (a resumed build's events
-            // start again), so the progress counts do too.
+            // The stream broke: attach again. A restarted coordinator resumes the build under
+            // the same id (its events start again from the first); a coordinator that dropped
+            // this watcher for falling behind sends the build's events from the first again.
+            // Either way the progress counts start over.
             Some(Err(_)) | None => {
                 say(&bar, "lost the coordinator; re-attaching to the build");
                 events = reattach(client, build_id).await?;
                 counts.clear();
+                bar.set_message("re-attached");
                 continue;
             }
         };

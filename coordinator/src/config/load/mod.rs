@@ -94,18 +94,17 @@ pub fn render_and_load(input: &RenderInput<'_>) -> Result<(Rendered, Config), Re
         (rendered, pieces)
     });
     let rendered = rendered?;
-    if pieces.iter().any(|(_, reads)| reads.is_err()) {
-        // A YAML error in a piece: the whole text is read again, so that the error is the one
-        // the whole stream has (a flow collection left open across a cut reads differently in
-        // two pieces; see `tree::parse`).
-        let config = load(file, &rendered.text)?;
-        return Ok((rendered, config));
-    }
     pieces.sort_by_key(|(n, _)| *n);
     let mut parts = Vec::with_capacity(pieces.len());
     let mut before = 0;
     for (_, reads) in pieces {
-        let reads = reads.map_err(|e| syntax(file, e))?;
+        let Ok(reads) = reads else {
+            // A YAML error in a piece: the whole text is read again, so that the result is
+            // the whole stream's (a cut that was not safe, e.g. inside a flow collection
+            // left open, reads differently in two pieces; see `tree::parse`).
+            let config = load(file, &rendered.text)?;
+            return Ok((rendered, config));
+        };
         let count = reads.len();
         parts.push((before, reads));
         before += count;

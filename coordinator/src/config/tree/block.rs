@@ -692,6 +692,8 @@ shell:
             // collection left open across the cut reads differently in two pieces).
             if whole.is_ok() {
                 prop_assert_eq!(parts, whole, "{}", text);
+            } else {
+                prop_assert!(parts.is_err(), "whole: {:?}, pieces: {:?}\n{}", whole, parts, text);
             }
         }
 

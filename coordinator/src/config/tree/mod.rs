@@ -92,12 +92,13 @@ const PARALLEL_FROM: usize = 1 << 20;
 /// Parses a multi-document YAML stream into documents.
 ///
 /// A large stream is cut at a `---` line near its middle and both halves are parsed at once.
-/// That is safe: a line starting with `---` ends any scalar (but a block scalar at the root
-/// written at column 0, which no werf.yaml has) and starts a document, so each half
-/// is a valid stream of exactly the documents it holds, and anchors never cross documents.
-/// The first half is read as followed by a `---` line (see [`parse_piece`]). Should either
-/// half have an error (a flow collection left open across the cut reads differently in two
-/// halves), the whole stream is read again on this thread, so errors are the whole stream's.
+/// That is almost always safe: a line starting with `---` ends any scalar and starts a
+/// document, so each half holds exactly its documents (anchors never cross documents), and
+/// the first half is read as followed by a `---` line (see [`parse_piece`]). Where it is not
+/// (a block scalar at the root written at column 0 runs on over `---` lines; a flow
+/// collection left open across the cut reads differently in two halves), a half has an
+/// error, and the whole stream is read again on this thread: results and errors are always
+/// the whole stream's.
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let Some(cut) = (text.len() >= PARALLEL_FROM)
         .then(|| document_start_near(text, text.len() / 2))
@@ -238,14 +239,15 @@ fn parse_piece(text: &str, followed: bool) -> Result<Vec<Document>, SyntaxError>
                 // Read with the next document's `---` line after it, as yaml-rust2 sees it in
                 // the whole stream (a scalar ending there is not one ending the input), then
                 // drop the empty document that line starts.
-                let next_line = spans.get(k + 1).map(|next| {
-                    next.start + next.text.find('\n').map_or(next.text.len(), |i| i + 1)
-                });
-                let read = match next_line {
-                    Some(end) => parse_yaml(&text[span.start..end]).map(drop_last),
-                    None => parse_yaml_followed(&text[span.start..], followed).map(Some),
+                let read = match spans.get(k + 1) {
+                    Some(next) => {
+                        let end =
+                            next.start + next.text.find('\n').map_or(next.text.len(), |i| i + 1);
+                        parse_yaml_before(&text[span.start..end], next.line - span.line + 1)
+                    }
+                    None => parse_yaml_followed(&text[span.start..], followed),
                 };
-                let Ok(Some(mut slow)) = read else {
+                let Ok(mut slow) = read else {
                     return parse_yaml_followed(text, followed);
                 };
                 for doc in &mut slow {
@@ -264,12 +266,6 @@ fn parse_piece(text: &str, followed: bool) -> Result<Vec<Document>, SyntaxError>
     Ok(docs)
 }
 
-/// The documents but the last (the empty one a `---` line after the text starts), or `None`
-/// if there are none.
-fn drop_last(mut docs: Vec<Document>) -> Option<Vec<Document>> {
-    docs.pop().map(|_| docs)
-}
-
 /// [`parse_yaml`], reading `text` as followed by a `---` line when `followed`.
 fn parse_yaml_followed(text: &str, followed: bool) -> Result<Vec<Document>, SyntaxError> {
     if !followed {
@@ -280,12 +276,25 @@ fn parse_yaml_followed(text: &str, followed: bool) -> Result<Vec<Document>, Synt
     if !text.is_empty() && !text.ends_with('\n') {
         with_next.push('\n');
     }
+    let next_line = with_next.matches('\n').count() + 1;
     with_next.push_str("---\n");
-    // The `---` line always starts one more (empty) document.
-    parse_yaml(&with_next).map(|mut docs| {
-        docs.pop();
-        docs
-    })
+    parse_yaml_before(&with_next, next_line)
+}
+
+/// yaml-rust2's documents of `text`, whose last line (line `next_line`) is a `---` line,
+/// without the empty document that line starts. An error if that line starts no empty
+/// document of its own: what comes before runs on over it (a block scalar at the root written
+/// at column 0 does), so the text cannot be read apart from what follows it.
+fn parse_yaml_before(text: &str, next_line: usize) -> Result<Vec<Document>, SyntaxError> {
+    let mut docs = parse_yaml(text)?;
+    match docs.pop() {
+        Some(last) if last.line == next_line && last.root.is_none() => Ok(docs),
+        _ => Err(SyntaxError {
+            line: next_line,
+            col: 1,
+            message: "a document runs on over the `---` line after it".into(),
+        }),
+    }
 }
 
 /// Parses a stream with yaml-rust2.
@@ -477,6 +486,44 @@ mod tests {
             parse_part("a: |\n", 0, true, &read).unwrap(),
             parse_one("a: |\n---\n").unwrap()[..1]
         );
+    }
+
+    #[test]
+    fn a_cut_that_is_not_safe_reads_the_whole_stream() {
+        // Large streams are cut in halves before the `---` line nearest the middle; make the
+        // document before that line end inside an open flow sequence (an error, reported
+        // differently in a half), or a root block scalar with its text at column 0 (which runs
+        // on over `---` lines): the halves read alone would differ from the whole.
+        let mut text = String::new();
+        let mut i = 0;
+        while text.len() < PARALLEL_FROM + 4096 {
+            text.push_str(&format!("---\nimage: i{i}\nfrom: alpine\n"));
+            i += 1;
+        }
+        let cut = document_start_near(&text, text.len() / 2).unwrap();
+        let read = |d: &Document| d.clone();
+        // The last document before the cut starts after this `---` line.
+        let last = text[..cut].rfind("---\n").unwrap() + 4;
+        for (at, insert) in [(cut, "x:\n  - {\n"), (last, "|\n")] {
+            let bad = format!("{}{insert}{}", &text[..at], &text[at..]);
+            // The halves are still cut before the same `---` line.
+            let new_cut = document_start_near(&bad, bad.len() / 2).unwrap();
+            assert_eq!(new_cut, cut + insert.len(), "{insert:?}");
+            let whole = parse_yaml(&bad);
+            assert_eq!(parse(&bad), whole, "{insert:?}");
+            let mapped = parse_map(&bad, &read).map(|parts| {
+                parts
+                    .into_iter()
+                    .flat_map(|(before, docs)| {
+                        docs.into_iter().map(move |mut d| {
+                            d.index += before;
+                            d
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(mapped, whole, "{insert:?}");
+        }
     }
 
     #[test]

@@ -76,6 +76,11 @@ pub(super) async fn watch(
                 events = reattach(client, build_id).await?;
                 counts.clear();
                 bar.set_message("re-attached");
+                // A coordinator that stopped before recording the cancel resumes the build:
+                // ask again (cancelling a build that ended is a no-op).
+                if cancelled {
+                    cancel(&mut canceller, build_id).await;
+                }
                 continue;
             }
         };
@@ -137,11 +142,7 @@ pub(super) async fn watch(
                             &bar,
                             "stopping the build (use --keep-going to build the rest)",
                         );
-                        let _ = canceller
-                            .cancel(conveyor_proto::v1::CancelRequest {
-                                build_id: build_id.to_string(),
-                            })
-                            .await;
+                        cancel(&mut canceller, build_id).await;
                     }
                 }
                 outcome
@@ -159,6 +160,16 @@ pub(super) async fn watch(
             Some(build_event::Event::Log(_)) | None => {}
         }
     }
+}
+
+/// Asks the coordinator to cancel `build_id`. Best effort: the watch goes on either way, and a
+/// build that cannot be cancelled ends by itself.
+async fn cancel(client: &mut BuildsClient<AuthChannel>, build_id: &str) {
+    let _ = client
+        .cancel(conveyor_proto::v1::CancelRequest {
+            build_id: build_id.to_string(),
+        })
+        .await;
 }
 
 /// Watches `build_id` again after the stream broke, for up to two minutes (a coordinator

@@ -439,7 +439,7 @@ impl State {
 
     /// Sends a recorded build's last event and closes its watchers.
     pub fn announce_finished(&mut self, build: &str) {
-        let Some(b) = self.builds.get(build) else {
+        let Some(b) = self.builds.get_mut(build) else {
             return;
         };
         let status = b.record.status;
@@ -447,18 +447,16 @@ impl State {
             BuildStatus::Failed => "a stage failed".to_string(),
             _ => String::new(),
         };
-        if let Some(b) = self.builds.get_mut(build) {
-            b.log.push(
-                What::Finished(BuildFinished {
-                    status: proto_status(status) as i32,
-                    message,
-                }),
-                now_ms(),
-            );
-            b.finished = true;
-            b.log.close();
-            self.finished.push_back(build.to_string());
-        }
+        b.log.push(
+            What::Finished(BuildFinished {
+                status: proto_status(status) as i32,
+                message,
+            }),
+            now_ms(),
+        );
+        b.finished = true;
+        b.log.close();
+        self.finished.push_back(build.to_string());
         while self.finished.len() > self.keep_finished {
             if let Some(oldest) = self.finished.pop_front() {
                 self.forget_build(&oldest);

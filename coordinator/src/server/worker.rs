@@ -120,13 +120,15 @@ impl State {
                 }
             }
             Some(worker_message::Msg::Log(log)) => {
-                let line = LogLine {
-                    signature: log.signature,
-                    worker: name.to_string(),
-                    line: log.line,
-                    stderr: log.stderr,
+                let line = |_: &_| {
+                    What::Log(LogLine {
+                        signature: log.signature.clone(),
+                        worker: name.to_string(),
+                        line: log.line.clone(),
+                        stderr: log.stderr,
+                    })
                 };
-                self.tell_builds_with(&line.signature.clone(), |_| What::Log(line.clone()), now);
+                self.tell_builds_with(&log.signature, line, now);
             }
             Some(worker_message::Msg::Result(r)) => {
                 let Some(known) = self.known.get_mut(&r.signature) else {

@@ -165,7 +165,7 @@ pub fn render(input: &RenderInput) -> Result<Rendered, RenderError> {
 /// handed on so far are to be thrown away.
 pub fn render_streaming<'a>(
     input: &RenderInput<'a>,
-    sink: &'a mut dyn FnMut(&str, bool),
+    sink: &'a mut exec::Sink<'a>,
 ) -> Result<Rendered, RenderError> {
     render_with(input, Vec::new(), Some(exec::Stream::new(sink)))
 }

@@ -3,7 +3,7 @@
 //! about 35 MB/s; rendered monorepo configs are megabytes, so parsing was most of the front
 //! end's time. This reader makes the very same [`Document`]s, positions included, in about
 //! half the time (the nodes' allocations are most of what is left), or gives up on a document
-//! it is not sure of; `parse_one` then hands that document to yaml-rust2.
+//! it is not sure of; `parse_piece` then hands that document to yaml-rust2.
 //!
 //! It gives up (returns `None`) on anything outside the subset rather than interpreting it:
 //! flow collections, block scalars (`|`, `>`), anchors, aliases, tags, multi-line scalars,
@@ -358,7 +358,7 @@ fn scalar_node(line: usize, col: usize, value: String, plain: bool) -> Node {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_one, parse_piece, parse_yaml, shift_lines};
+    use super::super::{parse_one, parse_piece, parse_yaml};
     use super::*;
     use proptest::prelude::*;
     use proptest::strategy::ValueTree;
@@ -679,11 +679,8 @@ shell:
                     e
                 })?;
                 for doc in &mut rest {
-                    doc.line += lines;
+                    doc.shift_lines(lines);
                     doc.index += docs.len();
-                    if let Some(root) = doc.root.as_mut() {
-                        shift_lines(root, lines);
-                    }
                 }
                 docs.append(&mut rest);
                 Ok(docs)

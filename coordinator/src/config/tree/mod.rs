@@ -100,32 +100,16 @@ const PARALLEL_FROM: usize = 1 << 20;
 /// error, and the whole stream is read again on this thread: results and errors are always
 /// the whole stream's.
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
-    let Some(cut) = (text.len() >= PARALLEL_FROM)
-        .then(|| document_start_near(text, text.len() / 2))
-        .flatten()
-    else {
-        return parse_one(text);
-    };
-    let (head, tail) = text.split_at(cut);
-    let lines_before = head.matches('\n').count();
-    let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| parse_one(tail));
-        let first = parse_piece(head, true);
-        (first, second.join())
-    });
-    let (Ok(mut docs), Ok(Ok(second))) = (first, second) else {
-        return parse_one(text);
-    };
-    let offset = docs.len();
-    for mut doc in second {
-        doc.index += offset;
-        doc.line += lines_before;
-        if let Some(root) = doc.root.as_mut() {
-            shift_lines(root, lines_before);
-        }
-        docs.push(doc);
-    }
-    Ok(docs)
+    let parts = parse_map(text, &Document::clone)?;
+    Ok(parts
+        .into_iter()
+        .flat_map(|(before, docs)| {
+            docs.into_iter().map(move |mut doc| {
+                doc.index += before;
+                doc
+            })
+        })
+        .collect())
 }
 
 /// Parses a stream and maps every document with `f` where it was parsed: a large stream is
@@ -174,12 +158,8 @@ pub fn parse_part<T>(
         e
     })?;
     if lines_before > 0 {
-        for doc in &mut docs {
-            doc.line += lines_before;
-            if let Some(root) = doc.root.as_mut() {
-                shift_lines(root, lines_before);
-            }
-        }
+        docs.iter_mut()
+            .for_each(|doc| doc.shift_lines(lines_before));
     }
     Ok(docs.iter().map(f).collect())
 }
@@ -203,6 +183,16 @@ fn document_start_near(text: &str, from: usize) -> Option<usize> {
     None
 }
 
+impl Document {
+    /// Moves the document `by` lines down (it was read from a piece of its stream).
+    fn shift_lines(&mut self, by: usize) {
+        self.line += by;
+        if let Some(root) = self.root.as_mut() {
+            shift_lines(root, by);
+        }
+    }
+}
+
 fn shift_lines(node: &mut Node, by: usize) {
     node.line += by;
     match &mut node.kind {
@@ -215,18 +205,21 @@ fn shift_lines(node: &mut Node, by: usize) {
     }
 }
 
-/// Parses a stream on this thread: each document with the fast block reader (see [`block`])
-/// when it can, otherwise with yaml-rust2. Should yaml-rust2 find an error in a document, the
-/// whole stream is read again by yaml-rust2 alone, so errors are reported exactly as it
-/// reports them.
+/// A whole stream parsed on this thread (tests compare the other ways with it).
+#[cfg(test)]
 fn parse_one(text: &str) -> Result<Vec<Document>, SyntaxError> {
     parse_piece(text, false)
 }
 
-/// [`parse_one`] for a piece of a longer stream: when `followed`, a `---` line comes right
-/// after `text` (which ends with a newline) in the stream, and the piece reads as it reads
-/// there. yaml-rust2 ends a document differently at the end of its input: an empty block
-/// scalar last in a document reads `"\n"` there, but `""` before a `---` line.
+/// Parses a stream, or a piece of one, on this thread: each document with the fast block
+/// reader (see [`block`]) when it can, otherwise with yaml-rust2. Should yaml-rust2 find an
+/// error in a document, the whole text is read again by yaml-rust2 alone, so errors are
+/// reported exactly as it reports them.
+///
+/// When `followed`, a `---` line comes right after `text` (which ends with a newline) in its
+/// stream, and the piece reads as it reads there. yaml-rust2 ends a document differently at
+/// the end of its input: an empty block scalar last in a document reads `"\n"` there, but
+/// `""` before a `---` line.
 fn parse_piece(text: &str, followed: bool) -> Result<Vec<Document>, SyntaxError> {
     let Some(spans) = block::split(text) else {
         return parse_yaml_followed(text, followed);
@@ -250,12 +243,8 @@ fn parse_piece(text: &str, followed: bool) -> Result<Vec<Document>, SyntaxError>
                 let Ok(mut slow) = read else {
                     return parse_yaml_followed(text, followed);
                 };
-                for doc in &mut slow {
-                    doc.line += span.line - 1;
-                    if let Some(root) = doc.root.as_mut() {
-                        shift_lines(root, span.line - 1);
-                    }
-                }
+                slow.iter_mut()
+                    .for_each(|doc| doc.shift_lines(span.line - 1));
                 docs.append(&mut slow);
             }
         }
@@ -501,7 +490,6 @@ mod tests {
             i += 1;
         }
         let cut = document_start_near(&text, text.len() / 2).unwrap();
-        let read = |d: &Document| d.clone();
         // The last document before the cut starts after this `---` line.
         let last = text[..cut].rfind("---\n").unwrap() + 4;
         for (at, insert) in [(cut, "x:\n  - {\n"), (last, "|\n")] {
@@ -511,7 +499,7 @@ mod tests {
             assert_eq!(new_cut, cut + insert.len(), "{insert:?}");
             let whole = parse_yaml(&bad);
             assert_eq!(parse(&bad), whole, "{insert:?}");
-            let mapped = parse_map(&bad, &read).map(|parts| {
+            let mapped = parse_map(&bad, &Document::clone).map(|parts| {
                 parts
                     .into_iter()
                     .flat_map(|(before, docs)| {

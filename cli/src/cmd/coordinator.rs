@@ -74,11 +74,7 @@ pub struct CoordinatorArgs {
 }
 
 pub fn run(args: CoordinatorArgs) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::environment)?;
-    runtime.block_on(serve(args))
+    super::block_on(serve(args))
 }
 
 /// The TLS settings of --tls-cert and --tls-key, files read and checked now.

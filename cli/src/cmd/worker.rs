@@ -60,11 +60,7 @@ pub struct WorkerArgs {
 }
 
 pub fn run(args: WorkerArgs) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::environment)?;
-    runtime.block_on(serve(args))
+    super::block_on(serve(args))
 }
 
 /// Docker's config.json, then the command line's credentials (its password file read here,

@@ -93,11 +93,7 @@ pub(crate) enum Output {
 }
 
 pub fn run(args: BuildArgs) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::environment)?;
-    runtime.block_on(build(args))
+    super::block_on(build(args))
 }
 
 async fn build(args: BuildArgs) -> Result<(), Failure> {

@@ -193,19 +193,21 @@ async fn watch(
         let next = tokio::time::timeout_at(deadline, events.next())
             .await
             .expect("the build finishes in time");
-        let Some(Ok(e)) = next else {
+        let Some(Ok(message)) = next else {
             panic!("the watch ended early")
         };
-        match e.event {
-            Some(build_event::Event::Stage(s)) => {
-                if !s.message.is_empty() {
-                    logs.push(format!("{} {}: {}", s.image, s.stage, s.message));
+        for e in message.events {
+            match e.event {
+                Some(build_event::Event::Stage(s)) => {
+                    if !s.message.is_empty() {
+                        logs.push(format!("{} {}: {}", s.image, s.stage, s.message));
+                    }
+                    states.insert(s.signature, s.state);
                 }
-                states.insert(s.signature, s.state);
+                Some(build_event::Event::Log(l)) => logs.push(l.line),
+                Some(build_event::Event::Finished(f)) => return (f.status, states, logs),
+                None => {}
             }
-            Some(build_event::Event::Log(l)) => logs.push(l.line),
-            Some(build_event::Event::Finished(f)) => return (f.status, states, logs),
-            None => {}
         }
     }
 }

@@ -20,9 +20,9 @@ use conveyor_proto::v1::builds_server::BuildsServer;
 use conveyor_proto::v1::workers_client::WorkersClient;
 use conveyor_proto::v1::workers_server::WorkersServer;
 use conveyor_proto::v1::{
-    build_event, coordinator_message, worker_message, BuildStatus, FailureClass, GetRequest, Hello,
-    Project, StageEvent, StageState, SubmitRequest, TaskFailure, TaskResult, WatchRequest,
-    WorkerMessage,
+    build_event, coordinator_message, worker_message, BuildEvent, BuildEvents, BuildStatus,
+    FailureClass, GetRequest, Hello, Project, StageEvent, StageState, SubmitRequest, TaskFailure,
+    TaskResult, WatchRequest, WorkerMessage,
 };
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
@@ -317,8 +317,8 @@ async fn built_once(
     (db, c, log, w)
 }
 
-/// A build's events from its first.
-async fn watch(addr: SocketAddr, build: &str) -> tonic::Streaming<conveyor_proto::v1::BuildEvent> {
+/// A build's events from its first (a message of the stream carries several).
+async fn watch(addr: SocketAddr, build: &str) -> tonic::Streaming<BuildEvents> {
     let mut client = BuildsClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
@@ -332,16 +332,28 @@ async fn watch(addr: SocketAddr, build: &str) -> tonic::Streaming<conveyor_proto
         .into_inner()
 }
 
+/// The next event of a watch, waiting for the next message when `received` is empty; `None`
+/// when the watch ends.
+async fn next_event(
+    watch: &mut tonic::Streaming<BuildEvents>,
+    received: &mut std::collections::VecDeque<BuildEvent>,
+) -> Option<BuildEvent> {
+    while received.is_empty() {
+        let message = tokio::time::timeout(Duration::from_secs(20), watch.next())
+            .await
+            .expect("an event in time")?;
+        received.extend(message.expect("the watch goes on").events);
+    }
+    received.pop_front()
+}
+
 /// Watches a build to its end: (final status, per signature the last stage state).
 async fn finish(addr: SocketAddr, build: &str) -> (i32, BTreeMap<String, i32>) {
     let mut events = watch(addr, build).await;
+    let mut received = Default::default();
     let mut states = BTreeMap::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let next = tokio::time::timeout_at(deadline, events.next())
-            .await
-            .expect("the build finishes in time");
-        let Some(Ok(e)) = next else {
+        let Some(e) = next_event(&mut events, &mut received).await else {
             panic!("the watch ended before the build finished")
         };
         match e.event {
@@ -356,10 +368,11 @@ async fn finish(addr: SocketAddr, build: &str) -> (i32, BTreeMap<String, i32>) {
 
 /// Every stage event of a build that has finished, in order.
 async fn stage_events(addr: SocketAddr, build: &str) -> Vec<StageEvent> {
-    let events: Vec<_> = watch(addr, build).await.collect().await;
-    events
+    let messages: Vec<_> = watch(addr, build).await.collect().await;
+    messages
         .into_iter()
-        .filter_map(|e| match e.unwrap().event {
+        .flat_map(|m| m.unwrap().events)
+        .filter_map(|e| match e.event {
             Some(build_event::Event::Stage(s)) => Some(s),
             _ => None,
         })
@@ -716,23 +729,12 @@ async fn first_stage_held_at_the_gate(
     let (c, handle) = serve(store.clone(), ServerConfig::default().keep_finished).await;
     let _w = worker(c.addr, "w1", Behaviour::Works, Default::default());
     let build = submit(c.addr, &[]).await;
-    let mut client = BuildsClient::connect(format!("http://{}", c.addr))
-        .await
-        .unwrap();
-    let mut events = client
-        .watch(WatchRequest {
-            build_id: build,
-            after: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut events = watch(c.addr, &build).await;
+    let mut received = Default::default();
     let built = loop {
-        let e = tokio::time::timeout(Duration::from_secs(20), events.next())
+        let e = next_event(&mut events, &mut received)
             .await
-            .expect("a stage is built in time")
-            .expect("the watch goes on")
-            .unwrap();
+            .expect("the watch goes on");
         if let Some(build_event::Event::Stage(s)) = e.event {
             if s.state == StageState::Built as i32 {
                 break s.signature;

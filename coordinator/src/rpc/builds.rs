@@ -3,17 +3,16 @@
 
 use conveyor_proto::v1::builds_server::Builds;
 use conveyor_proto::v1::{
-    BuildEvent, BuildInfo, CancelRequest, CancelResponse, GetRequest, PlanRequest, PlanResponse,
+    BuildEvents, BuildInfo, CancelRequest, CancelResponse, GetRequest, PlanRequest, PlanResponse,
     Project, RenderRequest, RenderResponse, StageStatus, SubmitRequest, SubmitResponse,
     WatchRequest,
 };
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
 use crate::front;
 use crate::plan::output;
-use crate::server::Handle;
+use crate::server::{Batches, Handle};
 
 /// The `Builds` service.
 #[derive(Clone)]
@@ -84,7 +83,7 @@ impl Builds for BuildsService {
 
     /// The build's shared events, copied into messages as the stream sends them.
     type WatchStream = std::pin::Pin<
-        Box<dyn tokio_stream::Stream<Item = Result<BuildEvent, Status>> + Send + 'static>,
+        Box<dyn tokio_stream::Stream<Item = Result<BuildEvents, Status>> + Send + 'static>,
     >;
 
     async fn watch(
@@ -93,7 +92,7 @@ impl Builds for BuildsService {
     ) -> Result<Response<Self::WatchStream>, Status> {
         let r = request.into_inner();
         let rx = self.server.watch(r.build_id.clone(), r.after).await?;
-        let events = ReceiverStream::new(rx).map(move |e| Ok(e.to_message(&r.build_id)));
+        let events = Batches::new(rx, r.build_id).map(Ok);
         Ok(Response::new(Box::pin(events)))
     }
 

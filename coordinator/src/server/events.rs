@@ -4,13 +4,24 @@
 //! worker's shared name, not copies of the image, stage, signature and worker strings. Every
 //! stage of a build makes three or more events, and the state task, which every result and
 //! dispatch waits for, makes them all; the protobuf [`BuildEvent`] (the copies) is made by
-//! each watcher's gRPC stream, on its own task ([`Logged::to_message`]).
+//! each watcher's gRPC stream, on its own task ([`Batches`]).
+//!
+//! A watcher's stream sends the events ready at the time in one message ([`BuildEvents`]): a
+//! build's admission logs a queued event per stage, and a watcher attaching then used to cost
+//! a gRPC message per stage on both ends, enough CPU to hold back the build's first waves of
+//! dispatch on a small machine.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use conveyor_proto::v1::{build_event, BuildEvent, BuildFinished, LogLine, StageEvent, StageState};
+use conveyor_proto::v1::{
+    build_event, BuildEvent, BuildEvents, BuildFinished, LogLine, StageEvent, StageState,
+};
+use prost::Message;
 use tokio::sync::mpsc;
+use tokio_stream::Stream;
 
 use super::tasks::StageInfo;
 
@@ -19,6 +30,13 @@ const WATCHER_BUFFER: usize = 4096;
 
 /// A stream of one build's events to one watcher.
 pub type EventReceiver = mpsc::Receiver<Arc<Logged>>;
+
+/// At most this many events go in one [`BuildEvents`] message (a fraction of a millisecond to
+/// make and encode)...
+const BATCH_EVENTS: usize = 128;
+/// ...and no more once their encoded size passes this (a message stays far below gRPC's
+/// usual 4 MiB limit even when its last event is a long log line).
+const BATCH_BYTES: usize = 256 * 1024;
 
 /// One event of a build's log.
 #[derive(Debug)]
@@ -86,19 +104,87 @@ impl StageNote {
 }
 
 impl Logged {
-    /// The protobuf message of this event of build `build_id`.
-    pub fn to_message(&self, build_id: &str) -> BuildEvent {
+    /// The protobuf message of this event.
+    pub fn to_message(&self) -> BuildEvent {
         let event = match &self.what {
             What::Stage(note) => build_event::Event::Stage(note.to_message()),
             What::Log(line) => build_event::Event::Log(line.clone()),
             What::Finished(f) => build_event::Event::Finished(f.clone()),
         };
         BuildEvent {
-            build_id: build_id.to_string(),
             seq: self.seq,
             time_ms: self.time_ms,
             event: Some(event),
         }
+    }
+}
+
+/// One watcher's gRPC stream of a build's events: each message holds the events waiting at
+/// the time (up to [`BATCH_EVENTS`] and about [`BATCH_BYTES`]), in order. It ends when the
+/// build's log closes it (after the last event) or drops it (fallen behind).
+///
+/// Watchers come after dispatch: between two messages the stream gives way to the tasks
+/// waiting for a turn, so a backlog of thousands of events (a watcher attaching to a big
+/// build) goes out in small pieces between the state task's and the workers' turns instead of
+/// holding a thread for milliseconds. Measured with `conveyor-bench dispatch` (see
+/// `docs/architecture.md`).
+pub struct Batches {
+    rx: EventReceiver,
+    build_id: String,
+    /// Taken from the channel but left for the next message (the last one was full).
+    held: VecDeque<Arc<Logged>>,
+    /// A message went out on the last poll: give way once before the next.
+    sent: bool,
+}
+
+impl Batches {
+    pub fn new(rx: EventReceiver, build_id: String) -> Batches {
+        Batches {
+            rx,
+            build_id,
+            held: VecDeque::new(),
+            sent: false,
+        }
+    }
+}
+
+impl Stream for Batches {
+    type Item = BuildEvents;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<BuildEvents>> {
+        let this = &mut *self;
+        if this.sent {
+            // Polled again at once for the next message: other tasks go first.
+            this.sent = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        if this.held.len() < BATCH_EVENTS {
+            let mut more = Vec::new();
+            let room = BATCH_EVENTS - this.held.len();
+            match this.rx.poll_recv_many(cx, &mut more, room) {
+                // Nothing new: what is held (if anything) goes now.
+                Poll::Pending if this.held.is_empty() => return Poll::Pending,
+                // The channel closed: the stream ends after what is held.
+                Poll::Ready(0) if this.held.is_empty() => return Poll::Ready(None),
+                _ => this.held.extend(more),
+            }
+        }
+        let mut events = Vec::with_capacity(this.held.len());
+        let mut bytes = 0;
+        while bytes < BATCH_BYTES {
+            let Some(e) = this.held.pop_front() else {
+                break;
+            };
+            let event = e.to_message();
+            bytes += event.encoded_len();
+            events.push(event);
+        }
+        this.sent = true;
+        Poll::Ready(Some(BuildEvents {
+            build_id: this.build_id.clone(),
+            events,
+        }))
     }
 }
 
@@ -167,6 +253,7 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio_stream::StreamExt;
 
     fn info() -> Arc<StageInfo> {
         Arc::new(StageInfo {
@@ -179,8 +266,8 @@ mod tests {
         })
     }
 
-    #[test]
-    fn messages_carry_the_stage_names_and_the_build() {
+    #[tokio::test]
+    async fn messages_carry_the_stage_names_and_the_build() {
         let mut log = Log::default();
         let mut note = StageNote::new("s1".into(), Some(info()), StageState::Built);
         note.worker = Some("w1".into());
@@ -193,11 +280,14 @@ mod tests {
             }),
             101,
         );
-        let mut rx = log.watch(0, false);
-        let first = rx.try_recv().unwrap().to_message("b1");
-        assert_eq!(first.build_id, "b1");
+        let mut stream = Batches::new(log.watch(0, false), "b1".into());
+        let batch = stream.next().await.expect("one message");
+        assert_eq!(batch.build_id, "b1");
+        let [first, second] = &batch.events[..] else {
+            panic!("both events in one message, got {:?}", batch.events);
+        };
         assert_eq!((first.seq, first.time_ms), (1, 100));
-        let Some(build_event::Event::Stage(s)) = first.event else {
+        let Some(build_event::Event::Stage(s)) = &first.event else {
             panic!("a stage event, got {:?}", first.event);
         };
         assert_eq!(
@@ -206,13 +296,54 @@ mod tests {
         );
         assert_eq!((s.worker.as_str(), s.duration_ms), ("w1", 7));
         assert_eq!(s.state, StageState::Built as i32);
-        let second = rx.try_recv().unwrap().to_message("b1");
         assert_eq!(second.seq, 2);
         assert!(matches!(
             second.event,
             Some(build_event::Event::Finished(_))
         ));
-        assert!(rx.try_recv().is_err(), "not live: the stream ends");
+        assert!(stream.next().await.is_none(), "not live: the stream ends");
+    }
+
+    #[tokio::test]
+    async fn a_backlog_goes_out_in_order_in_bounded_messages() {
+        let mut log = Log::default();
+        let n = BATCH_EVENTS * 2 + 5;
+        for i in 0..n {
+            log.push(
+                What::Stage(StageNote::new(
+                    format!("s{i}").into(),
+                    None,
+                    StageState::Queued,
+                )),
+                1,
+            );
+        }
+        // Two long log lines: the byte bound splits them.
+        for _ in 0..2 {
+            log.push(
+                What::Log(LogLine {
+                    line: "x".repeat(BATCH_BYTES),
+                    ..LogLine::default()
+                }),
+                2,
+            );
+        }
+        let batches: Vec<BuildEvents> = Batches::new(log.watch(0, false), "b".into())
+            .collect()
+            .await;
+        let sizes: Vec<usize> = batches.iter().map(|b| b.events.len()).collect();
+        assert_eq!(
+            sizes,
+            vec![BATCH_EVENTS, BATCH_EVENTS, 6, 1],
+            "two full messages; the rest up to the first long line, which passes the byte \
+             bound; the second long line"
+        );
+        let seqs: Vec<u64> = batches
+            .iter()
+            .flat_map(|b| &b.events)
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, (1..=n as u64 + 2).collect::<Vec<_>>());
     }
 
     #[test]

@@ -42,7 +42,7 @@ use crate::registry::{RegistryImages, StageImages};
 use crate::sched;
 use crate::store::{BuildStatus, Store};
 
-pub use events::{EventReceiver, Logged};
+pub use events::{Batches, EventReceiver, Logged};
 pub use tasks::{stage_reference, stage_repo};
 
 /// How the server behaves.

@@ -26,6 +26,17 @@
 //! 8 interleaved pairs: p50 lower in all 8 (about 2.2 → 1.8 ms), p99 lower in 7 (medians of
 //! the pairs 6.3 → 5.7 ms), throughput the same.
 
+/// Gives the core away between steps of lowered work. Lowering alone does not keep such work
+/// from holding a core while dispatch waits: under Linux's EEVDF scheduler (6.6 and later) a
+/// `SCHED_IDLE` or niced thread that a core picks (say, when a dispatch thread was preempted
+/// for a moment) runs until its time slice ends, 2 ms and more, with a dispatch thread
+/// runnable beside it. That was the dispatch benchmark's longest stall (seen with
+/// `perf sched`). A thread that yields goes behind the waiting ones, so lowered work done in
+/// steps of a few hundred microseconds holds a wanted core for one step at most.
+pub fn pause() {
+    std::thread::yield_now();
+}
+
 /// How much nicer a [`Below::Nice`] commit runs than the rest of the process.
 pub const NICE: i32 = 10;
 

@@ -151,6 +151,12 @@ pub trait Store: Send + Sync {
         commit.images.iter().try_for_each(|i| self.put_image(i))?;
         self.put_costs(&commit.costs)
     }
+    /// Writes like [`Store::commit`] without waiting for the disk. The write becomes durable
+    /// with the next synced one (the log keeps writes in order): a crash before that loses
+    /// it, and never a later write without it.
+    fn commit_unsynced(&self, commit: &Commit) -> Result<(), StoreError> {
+        self.commit(commit)
+    }
 
     /// The cost estimate (ms) for a kind of stage, e.g. `IMAGE/STAGE`, from past durations.
     fn cost(&self, key: &str) -> Result<Option<u64>, StoreError>;

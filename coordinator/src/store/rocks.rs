@@ -137,6 +137,28 @@ impl RocksStore {
             .map_err(|e| StoreError::Db(e.to_string()))
     }
 
+    /// One write batch of a group commit's records.
+    fn commit_batch(&self, commit: &Commit) -> Result<WriteBatch, StoreError> {
+        let mut batch = WriteBatch::default();
+        let family = self.family(STAGES)?;
+        for r in &commit.stages {
+            batch.put_cf(family, &r.signature, encode(r)?);
+        }
+        let family = self.family(BUILDS)?;
+        for b in &commit.builds {
+            batch.put_cf(family, &b.id, encode(b)?);
+        }
+        let family = self.family(IMAGES)?;
+        for i in &commit.images {
+            batch.put_cf(family, &i.key, encode(i)?);
+        }
+        let family = self.family(COSTS)?;
+        for (key, cost) in &commit.costs {
+            batch.put_cf(family, key, encode(cost)?);
+        }
+        Ok(batch)
+    }
+
     fn all<T: DeserializeOwned>(&self, family: &'static str) -> Result<Vec<T>, StoreError> {
         let mut out = vec![];
         for item in self
@@ -220,23 +242,9 @@ impl Store for RocksStore {
         self.write(batch, false)
     }
     fn commit(&self, commit: &Commit) -> Result<(), StoreError> {
-        let mut batch = WriteBatch::default();
-        let family = self.family(STAGES)?;
-        for r in &commit.stages {
-            batch.put_cf(family, &r.signature, encode(r)?);
-        }
-        let family = self.family(BUILDS)?;
-        for b in &commit.builds {
-            batch.put_cf(family, &b.id, encode(b)?);
-        }
-        let family = self.family(IMAGES)?;
-        for i in &commit.images {
-            batch.put_cf(family, &i.key, encode(i)?);
-        }
-        let family = self.family(COSTS)?;
-        for (key, cost) in &commit.costs {
-            batch.put_cf(family, key, encode(cost)?);
-        }
-        self.write(batch, true)
+        self.write(self.commit_batch(commit)?, true)
+    }
+    fn commit_unsynced(&self, commit: &Commit) -> Result<(), StoreError> {
+        self.write(self.commit_batch(commit)?, false)
     }
 }

@@ -2,11 +2,13 @@
 //! stopping the build at the first failure unless `--keep-going`, and attaching again when
 //! the coordinator goes away (a coordinator restarting on its database resumes its builds).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use conveyor_proto::v1::builds_client::BuildsClient;
-use conveyor_proto::v1::{build_event, BuildStatus, StageState, WatchRequest};
+use conveyor_proto::v1::{
+    build_event, BuildEvent, BuildEvents, BuildStatus, StageState, WatchRequest,
+};
 use conveyor_worker::remote::AuthChannel;
 use tokio_stream::StreamExt;
 
@@ -64,25 +66,33 @@ pub(super) async fn watch(
         indicatif::ProgressBar::hidden()
     };
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    // The events of the last message not handled yet (a message carries several).
+    let mut received: VecDeque<BuildEvent> = VecDeque::new();
     loop {
-        let event = match events.next().await {
-            Some(Ok(event)) => event,
-            // The stream broke: attach again. A restarted coordinator resumes the build under
-            // the same id (its events start again from the first); a coordinator that dropped
-            // this watcher for falling behind sends the build's events from the first again.
-            // Either way the progress counts start over.
-            Some(Err(_)) | None => {
-                say(&bar, "lost the coordinator; re-attaching to the build");
-                events = reattach(client, build_id).await?;
-                counts.clear();
-                bar.set_message("re-attached");
-                // A coordinator that stopped before recording the cancel resumes the build:
-                // ask again (cancelling a build that ended is a no-op).
-                if cancelled {
-                    cancel(&mut canceller, build_id).await;
+        let event = match received.pop_front() {
+            Some(event) => event,
+            None => match events.next().await {
+                Some(Ok(message)) => {
+                    received.extend(message.events);
+                    continue;
                 }
-                continue;
-            }
+                // The stream broke: attach again. A restarted coordinator resumes the build under
+                // the same id (its events start again from the first); a coordinator that dropped
+                // this watcher for falling behind sends the build's events from the first again.
+                // Either way the progress counts start over.
+                Some(Err(_)) | None => {
+                    say(&bar, "lost the coordinator; re-attaching to the build");
+                    events = reattach(client, build_id).await?;
+                    counts.clear();
+                    bar.set_message("re-attached");
+                    // A coordinator that stopped before recording the cancel resumes the build:
+                    // ask again (cancelling a build that ended is a no-op).
+                    if cancelled {
+                        cancel(&mut canceller, build_id).await;
+                    }
+                    continue;
+                }
+            },
         };
         if output == Output::Json {
             println!("{}", event_json(&event));
@@ -177,7 +187,7 @@ async fn cancel(client: &mut BuildsClient<AuthChannel>, build_id: &str) {
 async fn reattach(
     client: &mut BuildsClient<AuthChannel>,
     build_id: &str,
-) -> Result<tonic::Streaming<conveyor_proto::v1::BuildEvent>, Failure> {
+) -> Result<tonic::Streaming<BuildEvents>, Failure> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -204,7 +214,7 @@ async fn reattach(
     }
 }
 
-fn event_json(e: &conveyor_proto::v1::BuildEvent) -> serde_json::Value {
+fn event_json(e: &BuildEvent) -> serde_json::Value {
     use serde_json::json;
     match &e.event {
         Some(build_event::Event::Stage(s)) => json!({"seq": e.seq, "type": "stage",

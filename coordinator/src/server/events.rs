@@ -126,8 +126,8 @@ impl Logged {
 /// Watchers come after dispatch: between two messages the stream gives way to the tasks
 /// waiting for a turn, so a backlog of thousands of events (a watcher attaching to a big
 /// build) goes out in small pieces between the state task's and the workers' turns instead of
-/// holding a thread for milliseconds. Measured with `conveyor-bench dispatch` (see
-/// `docs/architecture.md`).
+/// holding a thread for milliseconds (measured with `conveyor-bench dispatch`: see the
+/// README's Benchmarks).
 pub struct Batches {
     rx: EventReceiver,
     build_id: String,

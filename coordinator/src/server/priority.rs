@@ -7,7 +7,8 @@
 //!
 //! - [`Below::Idle`]: Linux's `SCHED_IDLE` policy, for commits of stage records only (nobody
 //!   waits for them: dependents were released when the results came). The thread runs when a
-//!   core has nothing else to do.
+//!   core has nothing else to do, mostly: once it has a core it may keep it for a time slice,
+//!   so lowered work goes in short steps with a [`pause`] between them.
 //! - [`Below::Nice`]: the nice value raised by [`NICE`], for commits that end builds (their
 //!   watchers wait for the write): they still yield to dispatch, but get a share of the CPU.
 //!   One commit runs at a time, so such a commit (and any other synced write, which RocksDB

@@ -9,7 +9,8 @@
 //! A watcher's stream sends the events ready at the time in one message ([`BuildEvents`]): a
 //! build's admission logs a queued event per stage, and a watcher attaching then used to cost
 //! a gRPC message per stage on both ends, enough CPU to hold back the build's first waves of
-//! dispatch on a small machine.
+//! dispatch on a small machine (measured with `conveyor-bench dispatch`: see the README's
+//! Benchmarks).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
@@ -31,11 +32,10 @@ const WATCHER_BUFFER: usize = 4096;
 /// A stream of one build's events to one watcher.
 pub type EventReceiver = mpsc::Receiver<Arc<Logged>>;
 
-/// At most this many events go in one [`BuildEvents`] message (a fraction of a millisecond to
-/// make and encode)...
+/// At most this many events go in one [`BuildEvents`] message...
 const BATCH_EVENTS: usize = 128;
-/// ...and no more once their encoded size passes this (a message stays far below gRPC's
-/// usual 4 MiB limit even when its last event is a long log line).
+/// ...and no more bytes than this, unless one event alone is bigger (a long log line): a
+/// message stays below gRPC's usual 4 MiB limit whenever its events would fit alone.
 const BATCH_BYTES: usize = 256 * 1024;
 
 /// One event of a build's log.
@@ -120,21 +120,14 @@ impl Logged {
 }
 
 /// One watcher's gRPC stream of a build's events: each message holds the events waiting at
-/// the time (up to [`BATCH_EVENTS`] and about [`BATCH_BYTES`]), in order. It ends when the
-/// build's log closes it (after the last event) or drops it (fallen behind).
-///
-/// Watchers come after dispatch: between two messages the stream gives way to the tasks
-/// waiting for a turn, so a backlog of thousands of events (a watcher attaching to a big
-/// build) goes out in small pieces between the state task's and the workers' turns instead of
-/// holding a thread for milliseconds (measured with `conveyor-bench dispatch`: see the
-/// README's Benchmarks).
+/// the time (up to [`BATCH_EVENTS`], and no more than [`BATCH_BYTES`] unless one event alone
+/// is bigger), in order. It ends when the build's log closes it (after the last event) or
+/// drops it (fallen behind).
 pub struct Batches {
     rx: EventReceiver,
     build_id: String,
     /// Taken from the channel but left for the next message (the last one was full).
     held: VecDeque<Arc<Logged>>,
-    /// A message went out on the last poll: give way once before the next.
-    sent: bool,
 }
 
 impl Batches {
@@ -143,7 +136,6 @@ impl Batches {
             rx,
             build_id,
             held: VecDeque::new(),
-            sent: false,
         }
     }
 }
@@ -153,12 +145,6 @@ impl Stream for Batches {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<BuildEvents>> {
         let this = &mut *self;
-        if this.sent {
-            // Polled again at once for the next message: other tasks go first.
-            this.sent = false;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
         if this.held.len() < BATCH_EVENTS {
             let mut more = Vec::new();
             let room = BATCH_EVENTS - this.held.len();
@@ -172,15 +158,17 @@ impl Stream for Batches {
         }
         let mut events = Vec::with_capacity(this.held.len());
         let mut bytes = 0;
-        while bytes < BATCH_BYTES {
-            let Some(e) = this.held.pop_front() else {
-                break;
-            };
+        while let Some(e) = this.held.pop_front() {
             let event = e.to_message();
-            bytes += event.encoded_len();
+            let size = event.encoded_len();
+            if !events.is_empty() && bytes + size > BATCH_BYTES {
+                // For the next message (an event bigger than the bound goes alone).
+                this.held.push_front(e);
+                break;
+            }
+            bytes += size;
             events.push(event);
         }
-        this.sent = true;
         Poll::Ready(Some(BuildEvents {
             build_id: this.build_id.clone(),
             events,
@@ -334,9 +322,8 @@ mod tests {
         let sizes: Vec<usize> = batches.iter().map(|b| b.events.len()).collect();
         assert_eq!(
             sizes,
-            vec![BATCH_EVENTS, BATCH_EVENTS, 6, 1],
-            "two full messages; the rest up to the first long line, which passes the byte \
-             bound; the second long line"
+            vec![BATCH_EVENTS, BATCH_EVENTS, 5, 1, 1],
+            "two full messages; the rest, short of the byte bound; each long line alone"
         );
         let seqs: Vec<u64> = batches
             .iter()

@@ -16,7 +16,8 @@
 //! signature (stages are content-addressed).
 //!
 //! Stage records and ended builds are written in batches (group commit, one fsync per batch,
-//! off the state task); a build's watchers hear of its end once it is written. A result releases its dependents at once: the image is already in the registry, so
+//! off the state task, in steps that leave the cores to dispatch); a build's watchers hear of
+//! its end once it is written. A result releases its dependents at once: the image is already in the registry, so
 //! losing an unwritten record in a crash costs a rebuild, never a wrong cache hit.
 
 mod events;

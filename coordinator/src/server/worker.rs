@@ -213,9 +213,9 @@ impl State {
         }
     }
 
-    /// Group commit: writes the stage records and ended builds gathered so far with one synced
-    /// write on the blocking pool, one write at a time (what arrives meanwhile waits for the
-    /// next), so the state task never waits on an fsync.
+    /// Group commit: writes the stage records and ended builds gathered so far on the blocking
+    /// pool, in steps ending with one synced write ([`write_commit`]), one commit at a time
+    /// (what arrives meanwhile waits for the next), so the state task never waits on an fsync.
     pub fn flush_results(&mut self, _now: u64) {
         if self.writing || (self.pending.is_empty() && self.ending.is_empty()) {
             return;
@@ -238,7 +238,8 @@ impl State {
                 let builds: Vec<String> = ending.iter().map(|(b, _)| b.id.clone()).collect();
                 let result = write_commit(&*store, &finished, ending).map_err(|e| {
                     format!(
-                        "recording {} stage results and {} ended builds: {e}",
+                        "recording {} stage results and {} ended builds (those after the \
+                         failing write, at least, are not recorded): {e}",
                         finished.len(),
                         builds.len()
                     )
@@ -249,7 +250,8 @@ impl State {
         });
     }
 
-    /// A group commit ended. If it failed, those stages stay unrecorded and a later build
+    /// A group commit ended. If it failed, its stages from the failing step on stay
+    /// unrecorded (and, without a later synced write, those before it may too): a later build
     /// builds them again. The builds it recorded end for their watchers now.
     pub fn recorded(&mut self, result: Result<(), String>, builds: Vec<String>) {
         self.writing = false;

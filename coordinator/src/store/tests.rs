@@ -101,6 +101,15 @@ fn behaves(store: &dyn Store) {
     assert_eq!(store.cost("web/from").unwrap(), Some(42));
     assert_eq!(store.build("b3").unwrap(), Some(ended));
     assert_eq!(store.image("p/web").unwrap(), Some(image));
+
+    // A step of a group commit written without waiting for the disk reads back the same.
+    store
+        .commit_unsynced(&Commit {
+            stages: vec![stage("u1")],
+            ..Commit::default()
+        })
+        .unwrap();
+    assert_eq!(store.stage("u1").unwrap(), Some(stage("u1")));
 }
 
 #[test]
@@ -120,6 +129,11 @@ fn rocks_store_behaves_and_persists() {
     assert_eq!(store.stage("kept").unwrap(), Some(stage("kept")));
     assert_eq!(store.builds().unwrap().len(), 3);
     assert_eq!(store.stage("c1").unwrap(), Some(stage("c1")));
+    assert_eq!(
+        store.stage("u1").unwrap(),
+        Some(stage("u1")),
+        "an unsynced step persists"
+    );
 }
 
 #[test]

@@ -15,6 +15,10 @@ use tokio_stream::StreamExt;
 use super::{status_failure, Output};
 use crate::exit::Failure;
 
+/// How many times in a row a build's event stream may break at the same place before the
+/// client gives up on it.
+const MAX_STUCK: u32 = 5;
+
 /// Prints a line above the progress line (also when stderr is not a terminal, where the
 /// progress line itself is hidden).
 fn say(bar: &indicatif::ProgressBar, line: impl std::fmt::Display) {
@@ -68,6 +72,9 @@ pub(super) async fn watch(
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     // The events of the last message not handled yet (a message carries several).
     let mut received: VecDeque<BuildEvent> = VecDeque::new();
+    // The highest event number seen, and how many times in a row the stream broke without
+    // getting past it (a stream that always breaks at the same place is given up on).
+    let (mut furthest, mut furthest_at_break, mut stuck) = (0u64, 0u64, 0u32);
     loop {
         let event = match received.pop_front() {
             Some(event) => event,
@@ -80,7 +87,25 @@ pub(super) async fn watch(
                 // the same id (its events start again from the first); a coordinator that dropped
                 // this watcher for falling behind sends the build's events from the first again.
                 // Either way the progress counts start over.
-                Some(Err(_)) | None => {
+                broke @ (Some(Err(_)) | None) => {
+                    stuck = if furthest <= furthest_at_break {
+                        stuck + 1
+                    } else {
+                        0
+                    };
+                    furthest_at_break = furthest;
+                    if stuck >= MAX_STUCK {
+                        let why = match broke {
+                            Some(Err(status)) => status.message().to_string(),
+                            _ => "the stream ended".to_string(),
+                        };
+                        bar.finish_and_clear();
+                        return Err(Failure::environment(format!(
+                            "The events of build `{build_id}` broke off at the same place \
+                             {MAX_STUCK} times in a row ({why}); the build may still be \
+                             running on the coordinator"
+                        )));
+                    }
                     say(&bar, "lost the coordinator; re-attaching to the build");
                     events = reattach(client, build_id).await?;
                     counts.clear();
@@ -94,6 +119,7 @@ pub(super) async fn watch(
                 }
             },
         };
+        furthest = furthest.max(event.seq);
         if output == Output::Json {
             println!("{}", event_json(&event));
         }
@@ -227,5 +253,112 @@ fn event_json(e: &BuildEvent) -> serde_json::Value {
         Some(build_event::Event::Finished(f)) => json!({"seq": e.seq, "type": "finished",
             "status": BuildStatus::try_from(f.status).map(|x| x.as_str_name()).unwrap_or("?")}),
         None => json!({"seq": e.seq}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conveyor_proto::v1::builds_server::{Builds, BuildsServer};
+    use conveyor_proto::v1::{
+        BuildInfo, CancelRequest, CancelResponse, GetRequest, PlanRequest, PlanResponse,
+        RenderRequest, RenderResponse, StageEvent, SubmitRequest, SubmitResponse,
+    };
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tonic::{Request, Response, Status};
+
+    /// A coordinator whose event stream for any build sends its first event, then breaks.
+    #[derive(Clone, Default)]
+    struct BreaksAfterOne {
+        watches: Arc<AtomicUsize>,
+    }
+
+    #[tonic::async_trait]
+    impl Builds for BreaksAfterOne {
+        async fn render(
+            &self,
+            _: Request<RenderRequest>,
+        ) -> Result<Response<RenderResponse>, Status> {
+            Err(Status::unimplemented("render"))
+        }
+        async fn plan(&self, _: Request<PlanRequest>) -> Result<Response<PlanResponse>, Status> {
+            Err(Status::unimplemented("plan"))
+        }
+        async fn submit(
+            &self,
+            _: Request<SubmitRequest>,
+        ) -> Result<Response<SubmitResponse>, Status> {
+            Err(Status::unimplemented("submit"))
+        }
+        type WatchStream = std::pin::Pin<
+            Box<dyn tokio_stream::Stream<Item = Result<BuildEvents, Status>> + Send + 'static>,
+        >;
+        async fn watch(
+            &self,
+            request: Request<WatchRequest>,
+        ) -> Result<Response<Self::WatchStream>, Status> {
+            self.watches.fetch_add(1, Ordering::SeqCst);
+            let first = BuildEvents {
+                build_id: request.into_inner().build_id,
+                events: vec![BuildEvent {
+                    seq: 1,
+                    time_ms: 1,
+                    event: Some(build_event::Event::Stage(StageEvent {
+                        image: "app".into(),
+                        stage: "from".into(),
+                        signature: "s1".into(),
+                        state: StageState::Queued as i32,
+                        ..StageEvent::default()
+                    })),
+                }],
+            };
+            let broken = Status::resource_exhausted("message too large");
+            Ok(Response::new(Box::pin(tokio_stream::iter([
+                Ok(first),
+                Err(broken),
+            ]))))
+        }
+        async fn get(&self, _: Request<GetRequest>) -> Result<Response<BuildInfo>, Status> {
+            Err(Status::unimplemented("get"))
+        }
+        async fn cancel(
+            &self,
+            _: Request<CancelRequest>,
+        ) -> Result<Response<CancelResponse>, Status> {
+            Err(Status::unimplemented("cancel"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_always_breaks_at_the_same_place_is_given_up() {
+        let fake = BreaksAfterOne::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(BuildsServer::new(fake.clone()))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let mut client = conveyor_worker::remote::Remote::new(format!("http://{addr}"))
+            .builds()
+            .await
+            .unwrap();
+        let outcome = watch(&mut client, "b1", Output::Json, false).await;
+        let Err(failure) = outcome else {
+            panic!("the watch gave up with an error")
+        };
+        assert!(matches!(failure.kind, crate::exit::Kind::Environment));
+        let text = failure.message;
+        assert!(
+            text.contains("broke off at the same place") && text.contains("message too large"),
+            "{text}"
+        );
+        assert_eq!(
+            fake.watches.load(Ordering::SeqCst),
+            MAX_STUCK as usize + 1,
+            "the first watch, then one re-attachment per break at the same place"
+        );
+        server.abort();
     }
 }

@@ -268,14 +268,67 @@ mod tests {
     use std::sync::Arc;
     use tonic::{Request, Response, Status};
 
-    /// A coordinator whose event stream for any build sends its first event, then breaks.
-    #[derive(Clone, Default)]
-    struct BreaksAfterOne {
+    /// One scripted watch: the messages (or the error) its stream sends, in order.
+    type Script = fn(attempt: usize) -> Vec<Result<BuildEvents, Status>>;
+
+    /// A coordinator whose `Watch` streams follow a script (by attempt, from 0), counting the
+    /// watches and cancels it gets.
+    #[derive(Clone)]
+    struct Scripted {
+        script: Script,
         watches: Arc<AtomicUsize>,
+        cancels: Arc<AtomicUsize>,
+    }
+
+    impl Scripted {
+        fn new(script: Script) -> Scripted {
+            Scripted {
+                script,
+                watches: Arc::default(),
+                cancels: Arc::default(),
+            }
+        }
+
+        /// Serves on a loopback port; returns a client of it and the server's task.
+        async fn serve(&self) -> (BuildsClient<AuthChannel>, tokio::task::JoinHandle<()>) {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let service = BuildsServer::new(self.clone());
+            let server = tokio::spawn(async move {
+                let _ = tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+                    .await;
+            });
+            let client = conveyor_worker::remote::Remote::new(format!("http://{addr}"))
+                .builds()
+                .await
+                .unwrap();
+            (client, server)
+        }
+    }
+
+    /// A message with one stage event of state `state`.
+    fn stage_message(seq: u64, state: StageState) -> Result<BuildEvents, Status> {
+        Ok(BuildEvents {
+            build_id: "b1".into(),
+            events: vec![BuildEvent {
+                seq,
+                time_ms: 1,
+                event: Some(build_event::Event::Stage(StageEvent {
+                    image: "app".into(),
+                    stage: "install".into(),
+                    signature: "s1".into(),
+                    state: state as i32,
+                    message: "exit status 1".into(),
+                    ..StageEvent::default()
+                })),
+            }],
+        })
     }
 
     #[tonic::async_trait]
-    impl Builds for BreaksAfterOne {
+    impl Builds for Scripted {
         async fn render(
             &self,
             _: Request<RenderRequest>,
@@ -296,28 +349,12 @@ mod tests {
         >;
         async fn watch(
             &self,
-            request: Request<WatchRequest>,
+            _: Request<WatchRequest>,
         ) -> Result<Response<Self::WatchStream>, Status> {
-            self.watches.fetch_add(1, Ordering::SeqCst);
-            let first = BuildEvents {
-                build_id: request.into_inner().build_id,
-                events: vec![BuildEvent {
-                    seq: 1,
-                    time_ms: 1,
-                    event: Some(build_event::Event::Stage(StageEvent {
-                        image: "app".into(),
-                        stage: "from".into(),
-                        signature: "s1".into(),
-                        state: StageState::Queued as i32,
-                        ..StageEvent::default()
-                    })),
-                }],
-            };
-            let broken = Status::resource_exhausted("message too large");
-            Ok(Response::new(Box::pin(tokio_stream::iter([
-                Ok(first),
-                Err(broken),
-            ]))))
+            let attempt = self.watches.fetch_add(1, Ordering::SeqCst);
+            Ok(Response::new(Box::pin(tokio_stream::iter((self.script)(
+                attempt,
+            )))))
         }
         async fn get(&self, _: Request<GetRequest>) -> Result<Response<BuildInfo>, Status> {
             Err(Status::unimplemented("get"))
@@ -326,24 +363,64 @@ mod tests {
             &self,
             _: Request<CancelRequest>,
         ) -> Result<Response<CancelResponse>, Status> {
-            Err(Status::unimplemented("cancel"))
+            self.cancels.fetch_add(1, Ordering::SeqCst);
+            Ok(Response::new(CancelResponse {}))
         }
     }
 
     #[tokio::test]
-    async fn a_stream_that_always_breaks_at_the_same_place_is_given_up() {
-        let fake = BreaksAfterOne::default();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(BuildsServer::new(fake.clone()))
-                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-        );
-        let mut client = conveyor_worker::remote::Remote::new(format!("http://{addr}"))
-            .builds()
+    async fn a_cancel_is_asked_again_after_attaching_again() {
+        // A stage fails; the stream breaks (the coordinator restarted); the build is watched
+        // again, from its first event, to its end.
+        let fake = Scripted::new(|attempt| match attempt {
+            0 => vec![
+                stage_message(1, StageState::Failed),
+                Err(Status::unavailable("restarting")),
+            ],
+            _ => vec![
+                stage_message(1, StageState::Failed),
+                Ok(BuildEvents {
+                    build_id: "b1".into(),
+                    events: vec![BuildEvent {
+                        seq: 2,
+                        time_ms: 2,
+                        event: Some(build_event::Event::Finished(
+                            conveyor_proto::v1::BuildFinished {
+                                status: BuildStatus::Cancelled as i32,
+                                message: String::new(),
+                            },
+                        )),
+                    }],
+                }),
+            ],
+        });
+        let (mut client, server) = fake.serve().await;
+        let outcome = watch(&mut client, "b1", Output::Json, false)
             .await
-            .unwrap();
+            .unwrap_or_else(|f| panic!("the watch ends with the build: {}", f.message));
+        assert_eq!(outcome.status, BuildStatus::Cancelled as i32);
+        assert_eq!(
+            outcome.failure.as_deref(),
+            Some("Stage `install` of `app` failed: exit status 1")
+        );
+        assert_eq!(fake.watches.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            fake.cancels.load(Ordering::SeqCst),
+            2,
+            "cancelled at the failure, and again once attached to the restarted coordinator"
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_always_breaks_at_the_same_place_is_given_up() {
+        let fake = Scripted::new(|_| {
+            vec![
+                stage_message(1, StageState::Queued),
+                Err(Status::resource_exhausted("message too large")),
+            ]
+        });
+        let (mut client, server) = fake.serve().await;
         let outcome = watch(&mut client, "b1", Output::Json, false).await;
         let Err(failure) = outcome else {
             panic!("the watch gave up with an error")

@@ -54,6 +54,14 @@ pub async fn connect(endpoint: &str) -> Result<Docker, EngineError> {
     docker.negotiate_version().await.map_err(unreachable)
 }
 
+/// Connects to the engine at `endpoint` (see [`connect`]) and asks it for its version and
+/// platform (see [`info`]): what a worker says hello with.
+pub async fn connect_with_info(endpoint: &str) -> Result<(Docker, EngineInfo), EngineError> {
+    let docker = connect(endpoint).await?;
+    let info = info(&docker, endpoint).await?;
+    Ok((docker, info))
+}
+
 /// Asks a connected engine for its version and platform.
 pub async fn info(docker: &Docker, endpoint: &str) -> Result<EngineInfo, EngineError> {
     let v = docker

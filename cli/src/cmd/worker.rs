@@ -85,10 +85,7 @@ fn load_credentials(args: &WorkerArgs) -> Result<Credentials, Failure> {
 async fn serve(args: WorkerArgs) -> Result<(), Failure> {
     let coordinator = args.client.remote(&args.coordinator)?;
     let credentials = load_credentials(&args)?;
-    let docker = engine::connect(&args.docker)
-        .await
-        .map_err(Failure::environment)?;
-    let info = engine::info(&docker, &args.docker)
+    let (docker, info) = engine::connect_with_info(&args.docker)
         .await
         .map_err(Failure::environment)?;
     let name = args.name.unwrap_or_else(|| {

@@ -215,10 +215,7 @@ async fn embedded_cluster(
     std::fs::create_dir_all(&db)
         .map_err(|e| Failure::user(format!("Cannot create `{}`: {e}", db.display())))?;
     let store: Arc<dyn Store> = Arc::new(RocksStore::open(&db).map_err(Failure::environment)?);
-    let docker = engine::connect(&args.docker)
-        .await
-        .map_err(Failure::environment)?;
-    let info = engine::info(&docker, &args.docker)
+    let (docker, info) = engine::connect_with_info(&args.docker)
         .await
         .map_err(Failure::environment)?;
     let config = ServerConfig {

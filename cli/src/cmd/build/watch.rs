@@ -344,9 +344,7 @@ mod tests {
         ) -> Result<Response<SubmitResponse>, Status> {
             Err(Status::unimplemented("submit"))
         }
-        type WatchStream = std::pin::Pin<
-            Box<dyn tokio_stream::Stream<Item = Result<BuildEvents, Status>> + Send + 'static>,
-        >;
+        type WatchStream = <conveyor_coordinator::rpc::BuildsService as Builds>::WatchStream;
         async fn watch(
             &self,
             _: Request<WatchRequest>,

@@ -100,8 +100,12 @@ const PARALLEL_FROM: usize = 1 << 20;
 /// error, and the whole stream is read again on this thread: results and errors are always
 /// the whole stream's.
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
-    let parts = parse_map(text, &Document::clone)?;
-    Ok(parts
+    parse_map(text, &Document::clone).map(join_parts)
+}
+
+/// The documents of [`parse_map`]'s parts in one list, numbered from the stream's start.
+fn join_parts(parts: Vec<(usize, Vec<Document>)>) -> Vec<Document> {
+    parts
         .into_iter()
         .flat_map(|(before, docs)| {
             docs.into_iter().map(move |mut doc| {
@@ -109,7 +113,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
                 doc
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Parses a stream and maps every document with `f` where it was parsed: a large stream is
@@ -121,13 +125,24 @@ pub fn parse_map<T: Send>(
     text: &str,
     f: &(dyn Fn(&Document) -> T + Sync),
 ) -> Result<Vec<(usize, Vec<T>)>, SyntaxError> {
+    let cut = (text.len() >= PARALLEL_FROM)
+        .then(|| document_start_near(text, text.len() / 2))
+        .flatten();
+    parse_map_at(text, cut, f)
+}
+
+/// [`parse_map`] with the cut chosen by the caller: `None` reads the stream whole; `Some(at)`
+/// (the offset of a `---` line) reads the two pieces on two threads, and the whole stream again
+/// should either piece have an error.
+fn parse_map_at<T: Send>(
+    text: &str,
+    cut: Option<usize>,
+    f: &(dyn Fn(&Document) -> T + Sync),
+) -> Result<Vec<(usize, Vec<T>)>, SyntaxError> {
     let map_part = |part: &str, lines_before: usize, followed: bool| {
         parse_part(part, lines_before, followed, f)
     };
-    let Some(cut) = (text.len() >= PARALLEL_FROM)
-        .then(|| document_start_near(text, text.len() / 2))
-        .flatten()
-    else {
+    let Some(cut) = cut else {
         return Ok(vec![(0, map_part(text, 0, false)?)]);
     };
     let (head, tail) = text.split_at(cut);
@@ -499,17 +514,7 @@ mod tests {
             assert_eq!(new_cut, cut + insert.len(), "{insert:?}");
             let whole = parse_yaml(&bad);
             assert_eq!(parse(&bad), whole, "{insert:?}");
-            let mapped = parse_map(&bad, &Document::clone).map(|parts| {
-                parts
-                    .into_iter()
-                    .flat_map(|(before, docs)| {
-                        docs.into_iter().map(move |mut d| {
-                            d.index += before;
-                            d
-                        })
-                    })
-                    .collect::<Vec<_>>()
-            });
+            let mapped = parse_map(&bad, &Document::clone).map(join_parts);
             assert_eq!(mapped, whole, "{insert:?}");
         }
     }

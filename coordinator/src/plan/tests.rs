@@ -85,6 +85,20 @@ fn from_image_chains_on_the_base_image_and_cache_versions_count() {
         planned(&base.replace("  setup: y\n", "  setup: y\n  setupCacheVersion: 1\n"));
     assert_eq!(sig(&p, "base"), sig(&shell_bumped, "base"));
     assert_ne!(sig(&p, "app"), sig(&shell_bumped, "app"));
+    // `fromCacheVersion` on the `fromImage` image: its `from` stage and all above it change,
+    // still on the same base.
+    let from_bumped = planned(&base.replace(
+        "fromImage: base
+",
+        "fromImage: base
+fromCacheVersion: 2
+",
+    ));
+    assert_eq!(sig(&p, "base"), sig(&from_bumped, "base"));
+    let bumped_from = &from_bumped.images[1].stages[0];
+    assert_eq!(bumped_from.parent.as_deref(), Some(sig(&p, "base")));
+    assert_ne!(bumped_from.signature, app_from.signature);
+    assert_ne!(sig(&p, "app"), sig(&from_bumped, "app"));
 }
 
 #[test]

@@ -153,15 +153,14 @@ pub(crate) fn image(
     };
     let from_latest = doc.bool("fromLatest", ctx)?;
     let from_cache_version = doc.string("fromCacheVersion", ctx)?;
-    if !matches!(base, Base::External { .. }) {
-        for key in ["fromLatest", "fromCacheVersion"] {
-            if doc.get(key).is_some() && !dockerfile {
-                return Err(ctx.err(
-                    doc.key_line(key),
-                    format!("`{key}` applies to `from` only, and this image has no `from`"),
-                ));
-            }
-        }
+    // `fromLatest` asks the registry for the base's digest, which only an external base has.
+    // `fromCacheVersion` goes into the `from` stage's signature whatever the base (as in werf):
+    // bumping it on a `fromImage` image rebuilds that image without touching its base.
+    if !matches!(base, Base::External { .. }) && doc.get("fromLatest").is_some() && !dockerfile {
+        return Err(ctx.err(
+            doc.key_line("fromLatest"),
+            "`fromLatest` applies to `from` only, and this image has no `from`",
+        ));
     }
     Ok(Image {
         name,

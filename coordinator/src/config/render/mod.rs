@@ -23,7 +23,10 @@ pub mod value;
 pub mod werf;
 pub mod yaml;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// The function table is looked up by name at every call (see `sched`'s note on foldhash).
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 

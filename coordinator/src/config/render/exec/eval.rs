@@ -327,9 +327,10 @@ impl<'e, 't> State<'e, 't> {
     }
 
     fn eval_literal(&mut self, typ: Option<PT>, n: &'t Arg) -> EResult<RV> {
-        let shown = n.to_go_string();
+        // The literal as written, for the error messages only (a literal is evaluated often).
+        let shown = || n.to_go_string();
         let Some(typ) = typ else {
-            return self.errorf(format!("can't handle {shown} for arg of type <nil>"));
+            return self.errorf(format!("can't handle {} for arg of type <nil>", shown()));
         };
         match typ {
             PT::Reflect | PT::Go(Ty::Any) => match n {
@@ -337,16 +338,17 @@ impl<'e, 't> State<'e, 't> {
                 Arg::Number(num) => self.ideal_constant(n, num),
                 Arg::String { text, .. } => Ok(RV::concrete(Value::str(text.as_str()))),
                 _ => self.errorf(format!(
-                    "can't handle assignment of {shown} to empty interface argument"
+                    "can't handle assignment of {} to empty interface argument",
+                    shown()
                 )),
             },
             PT::Go(Ty::Bool) => match n {
                 Arg::Bool { val, .. } => Ok(RV::concrete(Value::Bool(*val))),
-                _ => self.errorf(format!("expected bool; found {shown}")),
+                _ => self.errorf(format!("expected bool; found {}", shown())),
             },
             PT::Go(Ty::String) => match n {
                 Arg::String { text, .. } => Ok(RV::concrete(Value::str(text.as_str()))),
-                _ => self.errorf(format!("expected string; found {shown}")),
+                _ => self.errorf(format!("expected string; found {}", shown())),
             },
             PT::Go(Ty::Int | Ty::Int64) => match n {
                 Arg::Number(num) if num.is_int => Ok(RV::concrete(if typ == PT::Go(Ty::Int) {
@@ -354,14 +356,15 @@ impl<'e, 't> State<'e, 't> {
                 } else {
                     Value::Int64(num.int64)
                 })),
-                _ => self.errorf(format!("expected integer; found {shown}")),
+                _ => self.errorf(format!("expected integer; found {}", shown())),
             },
             PT::Go(Ty::Float64) => match n {
                 Arg::Number(num) if num.is_float => Ok(RV::concrete(Value::Float(num.float64))),
-                _ => self.errorf(format!("expected float; found {shown}")),
+                _ => self.errorf(format!("expected float; found {}", shown())),
             },
             PT::Go(t) => self.errorf(format!(
-                "can't handle {shown} for arg of type {}",
+                "can't handle {} for arg of type {}",
+                shown(),
                 ty_name(t)
             )),
         }

@@ -18,8 +18,8 @@
 mod call;
 pub mod eval;
 
+use foldhash::HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::builtins::Builtin;

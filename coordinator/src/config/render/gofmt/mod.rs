@@ -14,6 +14,8 @@ pub mod quote;
 
 pub use printf::sprintf;
 
+use std::fmt::Write as _;
+
 use super::value::{ElemKind, MapKind, Value};
 use float::format_float;
 
@@ -467,11 +469,12 @@ impl Printer {
                     self.buf.push_str(prefix);
                 }
             }
-            if upper {
-                self.buf.push_str(&format!("{b:02X}"));
+            // Written in place, not through a `format!` per byte.
+            let _ = if upper {
+                write!(self.buf, "{b:02X}")
             } else {
-                self.buf.push_str(&format!("{b:02x}"));
-            }
+                write!(self.buf, "{b:02x}")
+            };
         }
         if wid > width && self.f.minus {
             self.write_padding(wid - width);

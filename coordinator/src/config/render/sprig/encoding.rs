@@ -189,8 +189,17 @@ fn b32_decode(input: &[u8]) -> Result<Vec<u8>, usize> {
     Ok(out)
 }
 
+/// Lower-case hex of a digest. Written through `encode_to_slice` (a table lookup per byte), not
+/// a `format!` per byte nor `hex::encode`'s char iterator: a monorepo's template may call
+/// `sha256sum` once per image.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = vec![0; bytes.len() * 2];
+    match hex::encode_to_slice(bytes, &mut out) {
+        // Hex digits are ASCII.
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        // Only if `out` were not twice as long as `bytes`.
+        Err(_) => hex::encode(bytes),
+    }
 }
 
 /// Go's `hash/adler32.Checksum`.

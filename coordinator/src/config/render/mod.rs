@@ -24,11 +24,11 @@ pub mod werf;
 pub mod yaml;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 // The function table is looked up by name at every call (see `sched`'s note on foldhash).
 use foldhash::{HashMap, HashMapExt};
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 pub use error::RenderError;
 use error::{Name, TmplError};

@@ -29,7 +29,7 @@ const META_KEYS: &[&str] = &[
 pub fn load(file: &str, text: &str) -> Result<Config, ConfigError> {
     // Documents are read where they are parsed (on two threads for a large config).
     let parts =
-        tree::parse_map(text, &|doc| read_document(file, doc)).map_err(|e| syntax(file, e))?;
+        tree::parse_map(text, &|doc| read_document(file, &doc)).map_err(|e| syntax(file, e))?;
     assemble(file, parts)
 }
 
@@ -56,7 +56,7 @@ pub enum RenderLoadError {
 /// render error first, then the first YAML error, then the first document at fault.
 pub fn render_and_load(input: &RenderInput<'_>) -> Result<(Rendered, Config), RenderLoadError> {
     let file = input.config_name;
-    let read = |doc: &tree::Document| read_document(file, doc);
+    let read = |doc: tree::Document| read_document(file, &doc);
     /// (number, lines before it, text, followed by a `---` line).
     type Piece = (usize, usize, String, bool);
     let (tx, rx) = std::sync::mpsc::channel::<Piece>();

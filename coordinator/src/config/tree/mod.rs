@@ -100,7 +100,7 @@ const PARALLEL_FROM: usize = 1 << 20;
 /// error, and the whole stream is read again on this thread: results and errors are always
 /// the whole stream's.
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
-    parse_map(text, &Document::clone).map(join_parts)
+    parse_map(text, &|doc| doc).map(join_parts)
 }
 
 /// The documents of [`parse_map`]'s parts in one list, numbered from the stream's start.
@@ -123,7 +123,7 @@ fn join_parts(parts: Vec<(usize, Vec<Document>)>) -> Vec<Document> {
 /// (document indices inside a part start at 1; add that number to get the stream's index).
 pub fn parse_map<T: Send>(
     text: &str,
-    f: &(dyn Fn(&Document) -> T + Sync),
+    f: &(dyn Fn(Document) -> T + Sync),
 ) -> Result<Vec<(usize, Vec<T>)>, SyntaxError> {
     let cut = (text.len() >= PARALLEL_FROM)
         .then(|| document_start_near(text, text.len() / 2))
@@ -137,7 +137,7 @@ pub fn parse_map<T: Send>(
 fn parse_map_at<T: Send>(
     text: &str,
     cut: Option<usize>,
-    f: &(dyn Fn(&Document) -> T + Sync),
+    f: &(dyn Fn(Document) -> T + Sync),
 ) -> Result<Vec<(usize, Vec<T>)>, SyntaxError> {
     let map_part = |part: &str, lines_before: usize, followed: bool| {
         parse_part(part, lines_before, followed, f)
@@ -166,7 +166,7 @@ pub fn parse_part<T>(
     part: &str,
     lines_before: usize,
     followed: bool,
-    f: &(dyn Fn(&Document) -> T + Sync),
+    f: &(dyn Fn(Document) -> T + Sync),
 ) -> Result<Vec<T>, SyntaxError> {
     let mut docs = parse_piece(part, followed).map_err(|mut e| {
         e.line += lines_before;
@@ -176,7 +176,7 @@ pub fn parse_part<T>(
         docs.iter_mut()
             .for_each(|doc| doc.shift_lines(lines_before));
     }
-    Ok(docs.iter().map(f).collect())
+    Ok(docs.into_iter().map(f).collect())
 }
 
 /// The byte offset of the first line at or after `from` that starts a document (`---` then a
